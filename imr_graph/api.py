@@ -1,0 +1,199 @@
+"""The Python API a notebook uses: open a store, walk the graph, count outcomes.
+
+Traversals are plain functions over `Store.graph` so they read like the questions people ask:
+which items requested this treatment, which letters cite this section, how often is it overturned.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+
+from kg import graph as G
+
+from .store import Store
+
+
+def load_store(path: str | Path | None = None) -> Store:
+    """Open an existing store (default: $IMR_GRAPH_STORE or the user's data dir)."""
+    return Store.open(path, create=False)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Outcome counts for one group of items."""
+
+    key: str
+    label: str
+    items: int
+    upheld: int
+    overturned: int
+
+    @property
+    def overturn_rate(self) -> float:
+        return self.overturned / self.items if self.items else 0.0
+
+
+def _edges_out(g: nx.MultiDiGraph, n: str, rel: str) -> list[str]:
+    return [v for _, v, d in g.out_edges(n, data=True) if d.get("rel") == rel]
+
+
+def _edges_in(g: nx.MultiDiGraph, n: str, rel: str) -> list[str]:
+    return [u for u, _, d in g.in_edges(n, data=True) if d.get("rel") == rel]
+
+
+def resolve_treatment(text_or_id: str) -> tuple[str, ...]:
+    """A concept id as is, or the concepts a request text normalizes to."""
+    if ":" in text_or_id and " " not in text_or_id:
+        return (text_or_id,)
+    from kg.normalize import normalize_request
+
+    return tuple(normalize_request(text_or_id).treatments)
+
+
+def narrower_closure(g: nx.MultiDiGraph, concept: str) -> set[str]:
+    """The concept and every concept below it (via broader edges), as present in the graph."""
+    seen = {concept}
+    todo = [concept]
+    while todo:
+        c = todo.pop()
+        for child in _edges_in(g, c, G.BROADER) + _edges_in(g, c, G.IN_CATEGORY):
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return seen
+
+
+def items_for_treatment(store: Store, treatment: str, narrower: bool = True) -> list[str]:
+    """Item nodes that requested the treatment (a concept id or a request text)."""
+    g = store.graph
+    out: set[str] = set()
+    for c in resolve_treatment(treatment):
+        if c not in g:
+            continue
+        concepts = narrower_closure(g, c) if narrower else {c}
+        for cc in concepts:
+            out.update(_edges_in(g, cc, G.REQUESTS))
+    return sorted(out)
+
+
+def letters_citing(store: Store, node: str, by: str | None = None) -> list[str]:
+    """Letters whose items cite a section, page or edition node (by MAXIMUS, CA or either)."""
+    g = store.graph
+    if node not in g:
+        return []
+    letters = set()
+    for u, _, d in g.in_edges(node, data=True):
+        if d.get("rel") in (G.CITES_SECTION, G.CITES_PAGE, G.CITES_EDITION) and (
+            by is None or d.get("by") == by
+        ):
+            letters.add(g.nodes[u]["letter"])
+    return sorted(letters)
+
+
+def find_nodes(store: Store, kind: str, text: str = "") -> list[tuple[str, str]]:
+    """(id, label) of nodes of a kind whose label contains text (case-insensitive)."""
+    t = text.casefold()
+    return sorted(
+        (n, str(d.get("label", "")))
+        for n, d in store.graph.nodes(data=True)
+        if d.get("kind") == kind and t in str(d.get("label", "")).casefold()
+    )
+
+
+def overturn_rates(
+    store: Store, by: str, min_items: int = 1, cited_by: str = "maximus"
+) -> list[Rate]:
+    """Upheld/overturned counts grouped by treatment, category, section, document or specialty."""
+    g = store.graph
+    groups: dict[str, set[str]] = defaultdict(set)
+    for n, d in g.nodes(data=True):
+        if d.get("kind") != G.ITEM:
+            continue
+        for key in _group_keys(g, n, by, cited_by):
+            groups[key].add(n)
+    out = []
+    for key, items in groups.items():
+        c = Counter(g.nodes[i]["decision"] for i in items)
+        if len(items) >= min_items:
+            label = str(g.nodes[key].get("label", key)) if key in g else key
+            out.append(Rate(key, label, len(items), c["upheld"], c["overturned"]))
+    return sorted(out, key=lambda r: (-r.items, r.key))
+
+
+def _group_keys(g: nx.MultiDiGraph, item: str, by: str, cited_by: str) -> set[str]:
+    if by == "treatment":
+        return set(_edges_out(g, item, G.REQUESTS)[:1])
+    if by == "category":
+        cats = set()
+        for t in _edges_out(g, item, G.REQUESTS)[:1]:
+            cats.update(_category(g, t))
+        return cats
+    if by in ("section", "document", "edition", "page"):
+        rel = {"section": G.CITES_SECTION, "page": G.CITES_PAGE}.get(by, G.CITES_EDITION)
+        keys = {
+            v
+            for _, v, d in g.out_edges(item, data=True)
+            if d.get("rel") == rel and d.get("by") == cited_by
+        }
+        if by == "document":
+            keys = {doc for k in keys for doc in _edges_out(g, k, G.EDITION_OF)}
+        return keys
+    if by == "specialty":
+        letter = G.letter_node(g.nodes[item]["letter"])
+        return set(_edges_out(g, letter, G.REVIEWED_BY))
+    if by == "region":
+        return set(_edges_out(g, item, G.CONCERNS_REGION))
+    raise ValueError(
+        f"unknown grouping {by!r}: treatment, category, section, page, document, "
+        "edition, specialty or region"
+    )
+
+
+def _category(g: nx.MultiDiGraph, concept: str) -> set[str]:
+    seen = {concept}
+    todo = [concept]
+    cats = set()
+    while todo:
+        c = todo.pop()
+        cats.update(_edges_out(g, c, G.IN_CATEGORY))
+        for p in _edges_out(g, c, G.BROADER):
+            if p not in seen:
+                seen.add(p)
+                todo.append(p)
+    return cats
+
+
+def neighbourhood(store: Store, letter_key: str) -> nx.MultiDiGraph:
+    """A letter with its items and what they reach in one hop (treatments, sections, outcomes)."""
+    g = store.graph
+    ln = G.letter_node(letter_key)
+    nodes = {ln}
+    for item in _edges_out(g, ln, G.HAS_ITEM):
+        nodes.add(item)
+        for _, v, d in g.out_edges(item, data=True):
+            if d.get("rel") != G.HAS_RATIONALE:
+                nodes.add(v)
+    nodes.update(_edges_out(g, ln, G.REVIEWED_BY))
+    return g.subgraph(nodes).copy()
+
+
+def co_cited_sections(store: Store, min_count: int = 2) -> list[tuple[str, str, int]]:
+    """Pairs of sections cited together for the same item (either side), with how often."""
+    g = store.graph
+    pairs: Counter[tuple[str, str]] = Counter()
+    for n, d in g.nodes(data=True):
+        if d.get("kind") != G.ITEM:
+            continue
+        secs = sorted(
+            {v for _, v, e in g.out_edges(n, data=True) if e.get("rel") == G.CITES_SECTION}
+        )
+        for i in range(len(secs)):
+            for j in range(i + 1, len(secs)):
+                pairs[(secs[i], secs[j])] += 1
+    return sorted(
+        ((a, b, c) for (a, b), c in pairs.items() if c >= min_count), key=lambda t: (-t[2], t[:2])
+    )

@@ -1,0 +1,100 @@
+"""Ingest: files and folders in, letters into the store, indexes kept in step.
+
+Bad files are reported with their reason at the end and never stop the good ones; each batch of
+letters is one SQL transaction, so a crash leaves whole letters or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from kg.model import Letter
+
+from .errors import LetterError
+from .parse import parse_file
+from .store import IngestReport, Store
+
+LETTER_SUFFIXES = (".pdf", ".txt", ".text")
+BATCH = 64
+
+
+def letter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Files named, and letter files found recursively in folders named, in a stable order."""
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            yield from sorted(
+                f for f in path.rglob("*") if f.is_file() and f.suffix.lower() in LETTER_SUFFIXES
+            )
+        else:
+            yield path
+
+
+def ingest(
+    store: Store,
+    paths: Iterable[str | Path],
+    indexes: object | None = None,
+    progress: bool = False,
+    on_letter: Callable[[Letter], None] | None = None,
+) -> IngestReport:
+    """Parse, store and index every letter under `paths`."""
+    files = list(letter_files(paths))
+    failed: list[tuple[str, str]] = []
+    added: list[str] = []
+    replaced: list[str] = []
+    unchanged: list[str] = []
+    n_added = n_removed = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(files), desc="parsing", unit="letter")
+    batch: list[Letter] = []
+    seen: dict[str, str] = {}
+
+    def flush() -> None:
+        nonlocal n_added, n_removed
+        if not batch:
+            return
+        a, r, u, removed_ids, added_ids = store.put_letters(batch)
+        added.extend(a)
+        replaced.extend(r)
+        unchanged.extend(u)
+        n_added += len(added_ids)
+        n_removed += len(removed_ids)
+        if indexes is not None and (removed_ids or added_ids):
+            indexes.apply(removed_ids, added_ids, show_progress=progress)  # type: ignore[attr-defined]
+        batch.clear()
+
+    for f in files:
+        try:
+            letter = parse_file(f)
+        except LetterError as e:
+            failed.append((str(f), e.problem))
+        except Exception as e:  # noqa: BLE001 - a parser bug must not lose the other letters
+            failed.append((str(f), f"internal error while parsing: {type(e).__name__}: {e}"))
+        else:
+            if letter.key in seen and seen[letter.key] != letter.sha256:
+                failed.append(
+                    (
+                        str(f),
+                        f"same case number {letter.key} as another file in this "
+                        "ingest with different content; kept the first",
+                    )
+                )
+            elif letter.key not in seen:
+                seen[letter.key] = letter.sha256
+                batch.append(letter)
+                if on_letter:
+                    on_letter(letter)
+            if len(batch) >= BATCH:
+                flush()
+        if bar is not None:
+            bar.update(1)
+    flush()
+    if bar is not None:
+        bar.close()
+    return IngestReport(
+        tuple(added), tuple(replaced), tuple(unchanged), tuple(failed), n_added, n_removed
+    )

@@ -1,0 +1,398 @@
+"""Find the precedent: graph, dense and lexical candidates fused, explained and summarized.
+
+Fusion is weighted reciprocal rank fusion (RRF, k=60): each retriever ranks candidates and an
+item scores sum(w / (60 + rank)). The graph retriever ranks items by shared treatment concept
+(same concept > broader/narrower > sibling) and by guideline sections reached through the
+concept's items, each section weighted by its inverse item frequency so that catch-all sections
+("Special Studies") count for little. The clinical summary only tilts the dense rationale query
+(weight `summary_weight`), it never replaces the request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from embeddings import single_query_threads
+from kg import graph as G
+
+from .indexes import Indexes, item_of_window
+from .store import Store
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions that apply before ranking; None means no restriction."""
+
+    decision: str | None = None
+    guideline: str | None = None  # MTUS | ODG | ACOEM | OTHER
+    document: str | None = None  # substring of the document label or its id
+    section: str | None = None  # substring of a cited section label or its id
+    region: str | None = None
+    category: str | None = None
+    specialty: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    exclude_letters: frozenset[str] = frozenset()
+
+    def active(self) -> bool:
+        return any(v for k, v in self.__dict__.items() if k != "exclude_letters") or bool(
+            self.exclude_letters
+        )
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Retriever weights in the fusion and the summary's share of the dense query."""
+
+    graph: float = 1.0
+    dense: float = 1.0
+    lexical: float = 1.0
+    summary_weight: float = 0.25
+    pool: int = 200
+
+
+@dataclass(frozen=True)
+class Precedent:
+    letter: str
+    item: int
+    request: str
+    decision: str
+    score: float
+    sections: tuple[str, ...]
+    snippet: str
+    why: dict[str, Any]
+    decision_date: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "letter": self.letter,
+            "item": self.item,
+            "request": self.request,
+            "decision": self.decision,
+            "score": round(self.score, 6),
+            "sections": list(self.sections),
+            "snippet": self.snippet,
+            "decision_date": self.decision_date,
+            "why": self.why,
+        }
+
+
+@dataclass
+class Answer:
+    results: list[Precedent]
+    summary: dict[str, Any]
+    concepts: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"results": [r.to_json() for r in self.results], "summary": self.summary}
+
+
+class PrecedentEngine:
+    """Holds the store, its graph and indexes loaded once; answers queries in milliseconds."""
+
+    def __init__(self, store: Store, indexes: Indexes | None = None, weights: Weights = Weights()):
+        self.store = store
+        self.g = store.graph
+        self.idx = indexes or Indexes.open(store)
+        self.weights = weights
+        self._by_int: dict[int, str] = {}
+        self._section_df: Counter[str] = Counter()
+        self._n_items = 0
+        for n, d in self.g.nodes(data=True):
+            if d.get("kind") == G.ITEM:
+                self._by_int[d["int_id"]] = n
+                self._n_items += 1
+                for s in self._sections(n, "maximus"):
+                    self._section_df[s] += 1
+
+    # ---- graph helpers -------------------------------------------------------------------
+    def _out(self, n: str, rel: str, by: str | None = None) -> list[str]:
+        return [
+            v
+            for _, v, d in self.g.out_edges(n, data=True)
+            if d.get("rel") == rel and (by is None or d.get("by") == by)
+        ]
+
+    def _in(self, n: str, rel: str) -> list[str]:
+        return [u for u, _, d in self.g.in_edges(n, data=True) if d.get("rel") == rel]
+
+    def _sections(self, item: str, by: str | None = "maximus") -> list[str]:
+        return self._out(item, G.CITES_SECTION, by)
+
+    def _idf(self, section: str) -> float:
+        return math.log((1 + self._n_items) / (1 + self._section_df.get(section, 0)))
+
+    # ---- filters -------------------------------------------------------------------------
+    def _passes(self, item: str, f: Filters) -> bool:
+        d = self.g.nodes[item]
+        if d["letter"] in f.exclude_letters:
+            return False
+        if f.decision and d["decision"] != f.decision.lower():
+            return False
+        date = d.get("decision_date")
+        if f.date_from and (not date or date < f.date_from):
+            return False
+        if f.date_to and (not date or date > f.date_to):
+            return False
+        if f.guideline or f.document:
+            eds = self._out(item, G.CITES_EDITION, "maximus")
+            docs = [doc for e in eds for doc in self._out(e, G.EDITION_OF)]
+            if f.guideline and not any(
+                self.g.nodes[s].get("label", "").upper() == f.guideline.upper()
+                for doc in docs
+                for s in self._out(doc, G.FROM_SOURCE)
+            ):
+                return False
+            if f.document and not any(_match(doc, self.g.nodes[doc], f.document) for doc in docs):
+                return False
+        if f.section and not any(
+            _match(s, self.g.nodes[s], f.section) for s in self._sections(item, None)
+        ):
+            return False
+        if f.region and not any(
+            _match(r, self.g.nodes[r], f.region) for r in self._out(item, G.CONCERNS_REGION)
+        ):
+            return False
+        if f.category and not any(
+            _match(c, self.g.nodes[c], f.category) for c in self._categories(item)
+        ):
+            return False
+        if f.specialty:
+            ln = G.letter_node(d["letter"])
+            if not any(
+                _match(s, self.g.nodes[s], f.specialty) for s in self._out(ln, G.REVIEWED_BY)
+            ):
+                return False
+        return True
+
+    def _categories(self, item: str) -> set[str]:
+        cats: set[str] = set()
+        todo = self._out(item, G.REQUESTS)
+        seen = set(todo)
+        while todo:
+            c = todo.pop()
+            cats.update(self._out(c, G.IN_CATEGORY))
+            for p in self._out(c, G.BROADER):
+                if p not in seen:
+                    seen.add(p)
+                    todo.append(p)
+        return cats
+
+    # ---- retrievers ----------------------------------------------------------------------
+    def graph_candidates(
+        self, concepts: tuple[str, ...], regions: tuple[str, ...]
+    ) -> dict[str, tuple[float, dict[str, Any]]]:
+        """Items reached from the request's concepts, scored, with the path that reached them."""
+        found: dict[str, tuple[float, dict[str, Any]]] = {}
+
+        def offer(item: str, score: float, why: dict[str, Any]) -> None:
+            if item not in found or score > found[item][0]:
+                found[item] = (score, why)
+
+        concept_items: set[str] = set()
+        for rank, c in enumerate(concepts):
+            if c not in self.g:
+                continue
+            primary = 1.0 if rank == 0 else 0.8
+            for item in self._in(c, G.REQUESTS):
+                offer(item, 3.0 * primary, {"concept": c, "relation": "same"})
+                concept_items.add(item)
+            for parent in self._out(c, G.BROADER):
+                for item in self._in(parent, G.REQUESTS):
+                    offer(item, 2.0 * primary, {"concept": parent, "relation": "broader"})
+                for sib in self._in(parent, G.BROADER):
+                    if sib != c:
+                        for item in self._in(sib, G.REQUESTS):
+                            offer(item, 1.5 * primary, {"concept": sib, "relation": "sibling"})
+            for child in self._in(c, G.BROADER):
+                for item in self._in(child, G.REQUESTS):
+                    offer(item, 2.0 * primary, {"concept": child, "relation": "narrower"})
+        # sections the concept's items cite, and the other items citing them
+        sec_weight: Counter[str] = Counter()
+        for item in concept_items:
+            for s in self._sections(item):
+                sec_weight[s] += self._idf(s)
+        total = sum(sec_weight.values()) or 1.0
+        for s, w in sec_weight.most_common(10):
+            share = w / total
+            for u, _, d in self.g.in_edges(s, data=True):
+                if d.get("rel") == G.CITES_SECTION and d.get("by") == "maximus":
+                    offer(
+                        u,
+                        1.0 * share + 0.2,
+                        {
+                            "section": s,
+                            "relation": "shared_section",
+                            "section_weight": round(share, 3),
+                        },
+                    )
+        if regions:
+            rset = set(regions)
+            for item, (score, why) in list(found.items()):
+                if rset & set(self._out(item, G.CONCERNS_REGION)):
+                    found[item] = (score + 0.5, {**why, "region": sorted(rset)})
+        return found
+
+    def dense_candidates(self, request: str, summary: str | None, n: int) -> dict[str, float]:
+        enc = self.idx.encoder
+        texts = [request] + ([summary] if summary else [])
+        vecs = enc.encode(texts)
+        rq = vecs[0]
+        q = rq
+        if summary:
+            q = rq + self.weights.summary_weight * vecs[1]
+            q = q / (np.linalg.norm(q) or 1.0)
+        out: dict[str, float] = {}
+        with single_query_threads():
+            s1, i1 = self.idx.requests.search(rq[None, :].astype(np.float32), n)
+            s2, v2 = self.idx.rationales.search(q[None, :].astype(np.float32), n)
+        for s, i in zip(s1[0], i1[0], strict=True):
+            node = self._by_int.get(int(i))
+            if i >= 0 and node:
+                out[node] = max(out.get(node, -1.0), float(s))
+        for s, v in zip(s2[0], v2[0], strict=True):
+            node = self._by_int.get(item_of_window(int(v))) if v >= 0 else None
+            if node:
+                # a rationale match counts a little less than a request match
+                out[node] = max(out.get(node, -1.0), 0.9 * float(s))
+        return out
+
+    def lexical_candidates(self, request: str, n: int) -> dict[str, float]:
+        out = {}
+        for iid, s in self.idx.lexical.search(request, n):
+            node = self._by_int.get(int(iid))
+            if node:
+                out[node] = float(s)
+        return out
+
+    # ---- the query -----------------------------------------------------------------------
+    def query(
+        self,
+        request: str,
+        summary: str | None = None,
+        k: int = 10,
+        filters: Filters = Filters(),
+        retrievers: tuple[str, ...] = ("graph", "dense", "lexical"),
+    ) -> Answer:
+        from kg.normalize import normalize_request
+
+        rc = normalize_request(request)
+        concepts, regions = tuple(rc.treatments), tuple(rc.body_regions)
+        w = self.weights
+        pool = w.pool * (4 if filters.active() else 1)
+        lists: dict[str, list[tuple[str, float]]] = {}
+        graph_why: dict[str, dict[str, Any]] = {}
+        if "graph" in retrievers:
+            gc = self.graph_candidates(concepts, regions)
+            graph_why = {i: why for i, (_, why) in gc.items()}
+            lists["graph"] = sorted(
+                ((i, s) for i, (s, _) in gc.items()), key=lambda t: (-t[1], t[0])
+            )
+        if "dense" in retrievers:
+            dc = self.dense_candidates(request, summary, pool)
+            lists["dense"] = sorted(dc.items(), key=lambda t: (-t[1], t[0]))
+        if "lexical" in retrievers:
+            lc = self.lexical_candidates(request, pool)
+            lists["lexical"] = sorted(lc.items(), key=lambda t: (-t[1], t[0]))
+        weight = {"graph": w.graph, "dense": w.dense, "lexical": w.lexical}
+        fused: dict[str, float] = defaultdict(float)
+        signals: dict[str, dict[str, Any]] = defaultdict(dict)
+        for name, ranked in lists.items():
+            rank = 0
+            for item, s in ranked:
+                if not self._passes(item, filters):
+                    continue
+                rank += 1
+                fused[item] += weight[name] / (RRF_K + rank)
+                sig: dict[str, Any] = {"rank": rank, "score": round(s, 4)}
+                if name == "graph":
+                    sig.update(graph_why.get(item, {}))
+                signals[item][name] = sig
+        ranked_items = sorted(fused.items(), key=lambda t: (-t[1], t[0]))
+        results = [self._precedent(i, s, signals[i]) for i, s in ranked_items[:k]]
+        return Answer(results, self._summary(results, concepts, ranked_items), concepts)
+
+    def _precedent(self, item: str, score: float, why: dict[str, Any]) -> Precedent:
+        d = self.g.nodes[item]
+        secs = tuple(self.g.nodes[s]["label"] for s in self._sections(item))
+        rat = self.g.nodes[f"rationale:{d['letter']}/{d['position']}"]["text"]
+        snippet = rat if len(rat) <= 300 else rat[:297].rsplit(" ", 1)[0] + "..."
+        return Precedent(
+            d["letter"],
+            d["position"],
+            d["request"],
+            d["decision"],
+            score,
+            secs,
+            snippet,
+            why,
+            d.get("decision_date"),
+        )
+
+    def _summary(
+        self, results: list[Precedent], concepts: tuple[str, ...], ranked: list[tuple[str, float]]
+    ) -> dict[str, Any]:
+        c = Counter(r.decision for r in results)
+        out: dict[str, Any] = {
+            "treatment_concepts": [
+                {"id": x, "label": self.g.nodes[x].get("label") if x in self.g else x}
+                for x in concepts
+            ],
+            "precedents": {"n": len(results), "upheld": c["upheld"], "overturned": c["overturned"]},
+        }
+        if concepts and concepts[0] in self.g:
+            items = self._in(concepts[0], G.REQUESTS)
+            cc = Counter(self.g.nodes[i]["decision"] for i in items)
+            block: dict[str, Any] = {
+                "concept": concepts[0],
+                "n": len(items),
+                "upheld": cc["upheld"],
+                "overturned": cc["overturned"],
+            }
+            if len(items) < 10:
+                block["warning"] = f"only {len(items)} past items for this treatment concept"
+            out["same_treatment"] = block
+        else:
+            out["same_treatment"] = {
+                "concept": concepts[0] if concepts else None,
+                "n": 0,
+                "upheld": 0,
+                "overturned": 0,
+                "warning": "no past items for this treatment concept",
+            }
+        out["governing_sections"] = self.governing_sections(ranked[: max(10, len(results))])
+        return out
+
+    def governing_sections(self, ranked: list[tuple[str, float]], top: int = 5) -> list[dict]:
+        """Sections the best precedents cite (MAXIMUS), weighted by fused score."""
+        score: Counter[str] = Counter()
+        count: Counter[str] = Counter()
+        for item, s in ranked:
+            for sec in self._sections(item):
+                score[sec] += s
+                count[sec] += 1
+        out = []
+        for sec, s in score.most_common(top):
+            node = self.g.nodes[sec]
+            out.append(
+                {
+                    "section": node["label"],
+                    "id": sec,
+                    "document": node.get("document"),
+                    "precedents_citing": count[sec],
+                    "weight": round(s, 5),
+                }
+            )
+        return out
+
+
+def _match(node_id: str, attrs: dict[str, Any], needle: str) -> bool:
+    n = needle.casefold()
+    return n in node_id.casefold() or n in str(attrs.get("label", "")).casefold()

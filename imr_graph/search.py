@@ -1,0 +1,75 @@
+"""Free-text search over rationale paragraphs: dense (FAISS) or lexical (BM25)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from embeddings import single_query_threads
+
+from .indexes import Indexes, item_of_window
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Hit:
+    score: float
+    letter: str
+    item: int
+    request: str
+    decision: str
+    passage: str
+    item_id: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def item_lookup(store: Store, ids: list[int]) -> dict[int, tuple[str, int, str, str, str]]:
+    if not ids:
+        return {}
+    q = ",".join("?" * len(ids))
+    rows = store.db.execute(
+        "SELECT id, letter_key, position, request, decision, rationale FROM items "
+        f"WHERE id IN ({q})",
+        ids,
+    ).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def search(
+    store: Store, query: str, k: int = 10, mode: str = "dense", indexes: Indexes | None = None
+) -> list[Hit]:
+    idx = indexes or Indexes.open(store)
+    if mode == "lexical":
+        scored = [(iid, s, None) for iid, s in idx.lexical.search(query, k)]
+    else:
+        qv = idx.encoder.encode([query])
+        with single_query_threads():
+            scores, vids = idx.rationales.search(np.asarray(qv, dtype=np.float32), k * 4)
+        best: dict[int, tuple[float, int]] = {}
+        for s, v in zip(scores[0], vids[0], strict=True):
+            if v < 0:
+                continue
+            iid = item_of_window(int(v))
+            if iid not in best or s > best[iid][0]:
+                best[iid] = (float(s), int(v))
+        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:k]
+        scored = [(iid, s, vid) for iid, (s, vid) in ranked]
+    rows = item_lookup(store, [s[0] for s in scored])
+    windows: dict[int, list[str]] = {}
+    hits = []
+    for iid, s, vid in scored:
+        if iid not in rows:
+            continue
+        key, pos, request, decision, rationale = rows[iid]
+        passage = rationale
+        if vid is not None:
+            if iid not in windows:
+                windows[iid] = idx.encoder.split_windows(rationale) or [rationale]
+            n = vid & 63
+            passage = windows[iid][min(n, len(windows[iid]) - 1)]
+        hits.append(Hit(float(s), key, pos, request, decision, passage, iid))
+    return hits

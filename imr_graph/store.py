@@ -1,0 +1,292 @@
+"""The persistent store: SQLite as the system of record, graph and search indexes derived from it.
+
+Letters are rows of JSON (never pickle); the graph is rebuilt from them on load. The vector and
+lexical indexes carry the SQLite generation they were saved at, so a crash between the SQL
+commit and the index save is detected on open and repaired from the embedding cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from kg.graph import add_letter, build_graph, item_int_id, remove_letter
+from kg.model import Letter, letter_from_json, letter_to_json
+
+from .errors import StoreError
+
+SCHEMA_VERSION = 1
+STORE_ENV = "IMR_GRAPH_STORE"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS letters (
+    key TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    case_number TEXT,
+    sha256 TEXT NOT NULL,
+    source TEXT NOT NULL,
+    decision_date TEXT,
+    ingested_at REAL NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    id INTEGER PRIMARY KEY,
+    letter_key TEXT NOT NULL REFERENCES letters(key) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    request TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    rationale TEXT NOT NULL,
+    UNIQUE (letter_key, position)
+);
+CREATE INDEX IF NOT EXISTS items_letter ON items(letter_key);
+"""
+
+
+def default_store_dir() -> Path:
+    """--store default: $IMR_GRAPH_STORE, else the user's data dir."""
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("imr-graph")) / "store"
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest did, letter by letter."""
+
+    added: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()  # (path, one-line reason)
+    items_added: int = 0
+    items_removed: int = 0
+
+
+@dataclass
+class Store:
+    """An open store folder: SQL connection, letters, and the graph built from them."""
+
+    path: Path
+    db: sqlite3.Connection
+    _letters: dict[str, Letter] = field(default_factory=dict)
+    _graph: nx.MultiDiGraph | None = None
+
+    # ---- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path | None = None, create: bool = True) -> Store:
+        p = Path(path) if path is not None else default_store_dir()
+        db_file = p / "store.sqlite"
+        if not db_file.exists():
+            if not create:
+                raise StoreError(f"no store at {p}: run `imr-graph ingest PATH --store {p}`")
+            p.mkdir(parents=True, exist_ok=True)
+        try:
+            db = sqlite3.connect(db_file, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{db_file}: not a readable store database ({e})") from None
+        store = cls(p, db)
+        store._check_version()
+        return store
+
+    def _check_version(self) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            with self.transaction():
+                self._set_meta("schema_version", str(SCHEMA_VERSION))
+                self._set_meta("generation", "0")
+            return
+        v = int(row[0])
+        if v > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {v}, newer than this imr-graph "
+                f"({SCHEMA_VERSION}): upgrade imr-graph"
+            )
+        if v < SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {v}, older than this imr-graph "
+                f"({SCHEMA_VERSION}): re-ingest the letters into a new store"
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- meta ----------------------------------------------------------------------------
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def generation(self) -> int:
+        return int(self.meta("generation") or 0)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One writer at a time: BEGIN IMMEDIATE takes SQLite's write lock up front."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise StoreError(
+                f"store {self.path} is locked by another writer ({e}); try again when it ends"
+            ) from None
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # ---- reading -------------------------------------------------------------------------
+    def letters(self) -> dict[str, Letter]:
+        """All letters by key (cached after the first call)."""
+        if not self._letters:
+            rows = self.db.execute("SELECT key, json FROM letters ORDER BY key").fetchall()
+            self._letters = {k: letter_from_json(json.loads(j)) for k, j in rows}
+        return self._letters
+
+    def letter(self, key: str) -> Letter | None:
+        return self.letters().get(key)
+
+    def find_letter(self, ident: str) -> Letter | None:
+        """By case number, file stem, or item node id."""
+        ident = ident.removeprefix("letter:")
+        if ident.startswith("item:"):
+            ident = ident[5:].rsplit("/", 1)[0]
+        got = self.letter(ident)
+        if got:
+            return got
+        for letter in self.letters().values():
+            if letter.letter == ident:
+                return letter
+        return None
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        if self._graph is None:
+            self._graph = build_graph(self.letters().values())
+        return self._graph
+
+    def item_rows(self) -> list[tuple[int, str, int, str, str, str]]:
+        return self.db.execute(
+            "SELECT id, letter_key, position, request, decision, rationale FROM items "
+            "ORDER BY letter_key, position"
+        ).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        n_letters = self.db.execute("SELECT count(*) FROM letters").fetchone()[0]
+        rows = self.db.execute("SELECT decision, count(*) FROM items GROUP BY decision").fetchall()
+        by = dict(rows)
+        return {
+            "letters": n_letters,
+            "items": sum(by.values()),
+            "upheld": by.get("upheld", 0),
+            "overturned": by.get("overturned", 0),
+        }
+
+    # ---- writing -------------------------------------------------------------------------
+    def put_letters(
+        self, letters: Iterable[Letter]
+    ) -> tuple[list[str], list[str], list[str], list[int], list[int]]:
+        """Insert or replace letters in one transaction.
+
+        Returns (added, replaced, unchanged, removed item ids, added item ids).
+        """
+        added: list[str] = []
+        replaced: list[str] = []
+        unchanged: list[str] = []
+        removed_ids: list[int] = []
+        added_ids: list[int] = []
+        batch = list(letters)
+        with self.transaction():
+            for letter in batch:
+                key = letter.key
+                row = self.db.execute("SELECT sha256 FROM letters WHERE key=?", (key,)).fetchone()
+                if row is not None and row[0] == letter.sha256:
+                    unchanged.append(key)
+                    continue
+                if row is not None:
+                    removed_ids.extend(self._delete(key))
+                    replaced.append(key)
+                else:
+                    added.append(key)
+                self.db.execute(
+                    "INSERT INTO letters(key, file, case_number, sha256, source, decision_date, "
+                    "ingested_at, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        letter.letter,
+                        letter.case_number,
+                        letter.sha256,
+                        letter.source,
+                        letter.dates.decision_date,
+                        time.time(),
+                        json.dumps(letter_to_json(letter), ensure_ascii=False, sort_keys=True),
+                    ),
+                )
+                for it in letter.items:
+                    iid = item_int_id(key, it.position)
+                    self.db.execute(
+                        "INSERT INTO items(id, letter_key, position, request, decision, rationale)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (iid, key, it.position, it.request, it.decision, it.rationale),
+                    )
+                    added_ids.append(iid)
+            if added or replaced:
+                self._set_meta("generation", str(self.generation + 1))
+        self._apply_to_graph(batch, replaced, added)
+        return added, replaced, unchanged, removed_ids, added_ids
+
+    def _delete(self, key: str) -> list[int]:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM items WHERE letter_key=?", (key,))]
+        self.db.execute("DELETE FROM items WHERE letter_key=?", (key,))
+        self.db.execute("DELETE FROM letters WHERE key=?", (key,))
+        return ids
+
+    def remove(self, key: str) -> list[int]:
+        """Remove one letter and its items; returns the removed item ids."""
+        with self.transaction():
+            ids = self._delete(key)
+            self._set_meta("generation", str(self.generation + 1))
+        self._letters.pop(key, None)
+        if self._graph is not None:
+            remove_letter(self._graph, key)
+        return ids
+
+    def _apply_to_graph(self, batch: list[Letter], replaced: list[str], added: list[str]) -> None:
+        changed = set(replaced) | set(added)
+        if not changed:
+            return
+        for letter in batch:
+            if letter.key in changed:
+                if self._letters:
+                    self._letters[letter.key] = letter
+                if self._graph is not None:
+                    remove_letter(self._graph, letter.key)
+                    add_letter(self._graph, letter)
