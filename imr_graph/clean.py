@@ -11,12 +11,23 @@ from collections import Counter
 from dataclasses import dataclass
 
 SOFT_HYPHENS = "\ufffe\u00ad\x02"
+# "Page 3", "Page 3 of 5", "- 3 -": a page number wherever it stands
 _PAGE_NUMBER = re.compile(
-    r"^\s*(?:-\s*)?(?:page\s*)?\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?(?:\s*-)?\s*$", re.I
+    r"^\s*(?:(?:-\s*)?page\s*\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?(?:\s*-)?|-\s*\d{1,3}\s*-)\s*$",
+    re.I,
 )
+# "3", "3 of 5", "3/5": a page number only at a page edge or in the run 1, 2, 3...; elsewhere it
+# can be text wrapped onto a line of its own ("for the initial" / "6" / "sessions")
+_BARE_NUMBER = re.compile(r"^\s*(\d{1,3})(?:\s*(?:of|/)\s*(\d{1,3}))?\s*$")
+# a line naming a part of the letter is never page furniture, however often it repeats (a running
+# title such as "Independent Medical Review - Final Determination" names none, and can be)
 _STRUCTURAL = re.compile(
-    r"(guideline|rationale|upheld|overturned|case summary|imr issues|determination)", re.I
+    r"(guideline\s*:|rationale\s*:|:\s*(?:upheld|overturned)\b|case\s+summary|imr\s+issues|"
+    r"how\s+the\s+imr|determination\s+was\s+(?:based|made)|did\s+not\s+(?:cite|base))",
+    re.I,
 )
+# a case number alone on a line is a running header (the header block writes "Case Number: ...")
+_BARE_CASE_NUMBER = re.compile(r"^\s*(?:IMR\s+)?CM\d{2}-\d{5,8}\s*$", re.I)
 # compounds whose line-end hyphen is a real hyphen
 _KEEP_HYPHEN_PREFIXES = frozenset(
     "non self well first second third follow long short low high post pre re co anti multi over "
@@ -42,14 +53,45 @@ def to_lines(pages: tuple[str, ...]) -> list[Line]:
         lines = [ln.rstrip() for ln in text.split("\n")]
         per_page.append([ln for ln in lines if ln.strip()])
     furniture = _repeated_edges(per_page)
+    numbers = _page_number_lines(per_page)
     out: list[Line] = []
     for n, lines in enumerate(per_page, start=1):
-        for ln in lines:
+        for i, ln in enumerate(lines):
             key = _edge_key(ln)
-            if _PAGE_NUMBER.match(ln) or key in furniture:
+            if (
+                _PAGE_NUMBER.match(ln)
+                or (n, i) in numbers
+                or _BARE_CASE_NUMBER.match(ln)
+                or key in furniture
+            ):
                 continue
             out.append(Line(ln.strip(), n))
     return out
+
+
+def _page_number_lines(per_page: list[list[str]]) -> set[tuple[int, int]]:
+    """(page, line index) of bare numbers that are page numbers: those in the top or bottom two
+    lines of a page of several, and those counting pages in order (1 or 2, then 2 or 3, ...)."""
+    found: set[tuple[int, int]] = set()
+    chain: list[tuple[int, int]] = []
+    expected: int | None = None
+    several = len(per_page) > 1
+    for n, lines in enumerate(per_page, start=1):
+        for i, ln in enumerate(lines):
+            m = _BARE_NUMBER.match(ln)
+            if not m:
+                continue
+            value, total = int(m.group(1)), m.group(2)
+            if total is not None and value > int(total):
+                continue
+            if several and (i < 2 or i >= len(lines) - 2):
+                found.add((n, i))
+            if value == expected or (expected is None and value in (1, 2)):
+                chain.append((n, i))
+                expected = value + 1
+    if len(chain) >= 2:  # one number alone is text wrapped onto its own line
+        found.update(chain)
+    return found
 
 
 def _edge_key(line: str) -> str:
@@ -62,16 +104,30 @@ def _repeated_edges(per_page: list[list[str]]) -> set[str]:
         return set()
     counts: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
+    prose: set[str] = set()
     for lines in per_page:
         counts.update({_edge_key(ln) for ln in lines[:3] + lines[-3:]})
         anywhere.update(_edge_key(ln) for ln in lines)
+        # the tail of a wrapped sentence ('for its decision.') can repeat at page tops too
+        prose.update(_edge_key(ln) for ln in lines if _continues_sentence(ln))
     need = max(2, int(0.6 * len(per_page) + 0.5))
     # a running header/footer stands at a page edge, once a page, and nowhere else
     return {
         k
         for k, c in counts.items()
-        if c >= need and anywhere[k] == c and len(k) < 160 and not _STRUCTURAL.search(k)
+        if c >= need
+        and anywhere[k] == c
+        and len(k) < 160
+        and k not in prose
+        and not _STRUCTURAL.search(k)
     }
+
+
+def _continues_sentence(line: str) -> bool:
+    """'for its decision.', 'necessary.': the lower-case tail of a wrapped sentence (a footer
+    such as 'www.dir.ca.gov' is one word without a full stop)."""
+    text = line.strip()
+    return text[:1].islower() and (text[-1:] in ".,;:!?)" or " " in text)
 
 
 def join_lines(
@@ -88,11 +144,15 @@ def join_lines(
         ln = ln.strip()
         if not ln:
             continue
+        # a hyphen that closes a word ('x-', '11-22-'), not a dash standing alone ('Low Back -')
+        word_hyphen = text[-1:] == "-" and len(text) > 1 and not text[-2].isspace()
         if not text:
             text = ln
-        elif text[-1] in SOFT_HYPHENS or (text[-1] == "-" and ln[:1].isalpha()):
+        elif text[-1] in SOFT_HYPHENS or (word_hyphen and ln[:1].isalpha()):
             head = text[:-1]
             text = head + _mend(head, ln, vocab) + ln
+        elif word_hyphen and ln[:1].isdigit():  # '11-22-' + '2016', 'Norco 7.5-' + '325mg'
+            text = text + ln
         else:
             text = text + " " + ln
     return mend_soft_hyphens(text, vocab)

@@ -30,6 +30,8 @@ _ORIGINAL2 = re.compile(
     re.I,
 )
 
+_CREDENTIALS = re.compile(r"State\(s\)\s+of\s+Licensure|Certification\(s\)\s*/\s*Specialty", re.I)
+
 
 def parse_file(path: str | Path) -> Letter:
     """Parse one letter file (.pdf or text)."""
@@ -60,6 +62,8 @@ def parse_source(src: Source) -> Letter:
     has_header = case is not None or any(head_dates.values())
     if not has_header and parts.head:
         warnings.append("header block unreadable")
+    elif has_header and case is None:
+        warnings.append("header block without a case number")
     if not parts.has_summary:
         warnings.append("no CLINICAL CASE SUMMARY section")
     summary = join_lines([ln.text for ln in parts.summary], vocab)
@@ -69,6 +73,9 @@ def parse_source(src: Source) -> Letter:
         item, item_warnings = _item(pos, raw, vocab)
         items.append(item)
         warnings.extend(item_warnings)
+    if not has_header and not parts.head and _is_2016_style(how, items):
+        # letters with a credentials block and dated MTUS editions come with a header block
+        warnings.append("no header block: case number and header dates unknown")
     stem = Path(name).name
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
     return Letter(
@@ -87,6 +94,11 @@ def parse_source(src: Source) -> Letter:
     )
 
 
+def _is_2016_style(how_made: str, items: list[Item]) -> bool:
+    cites = [c for it in items for c in it.claims_administrator_citations + it.maximus_citations]
+    return bool(_CREDENTIALS.search(how_made)) and any(c.year for c in cites)
+
+
 def _text(lines: tuple[Line, ...] | None, vocab: frozenset[str]) -> str:
     return join_lines([ln.text for ln in lines], vocab) if lines else ""
 
@@ -97,6 +109,8 @@ def _item(pos: int, raw: RawItem, vocab: frozenset[str]) -> tuple[Item, list[str
     request, original, authorized = _partial(heading)
     if raw.rationale is None:
         warnings.append(f"item {pos}: no decision rationale")
+    if raw.claims_administrator is None:
+        warnings.append(f"item {pos}: no Claims Administrator guideline paragraph")
     if raw.maximus is None:
         warnings.append(f"item {pos}: no MAXIMUS guideline paragraph")
     ca = _citations(raw.claims_administrator)

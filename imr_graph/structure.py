@@ -8,6 +8,7 @@ previous rationale, so the parser does not depend on blank lines or on the line 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from .clean import Line
@@ -67,22 +68,32 @@ class Parts:
 
 
 def split_marker(lines: list[Line], pattern: re.Pattern[str]) -> tuple[list[Line], list[Line]]:
-    """Split lines at the first match of a marker that may share a line with other text."""
-    for i, ln in enumerate(lines):
-        m = pattern.search(ln.text)
-        if m:
-            before = ln.text[: m.start()].strip()
-            after = ln.text[m.end() :].strip()
-            head = lines[:i] + ([Line(before, ln.page)] if before else [])
-            tail = ([Line(after, ln.page)] if after else []) + lines[i + 1 :]
-            return head, tail
-    return lines, []
+    """Split lines at the first match of a marker that may share a line with other text.
+
+    The marker may also run over several lines (a long heading or intro sentence wrapped in a
+    narrow column): the lines are searched as one text joined by newlines.
+    """
+    starts: list[int] = []
+    pos = 0
+    for ln in lines:
+        starts.append(pos)
+        pos += len(ln.text) + 1
+    m = pattern.search("\n".join(ln.text for ln in lines))
+    if not m:
+        return lines, []
+    i = bisect_right(starts, m.start()) - 1
+    j = bisect_right(starts, max(m.start(), m.end() - 1)) - 1
+    before = lines[i].text[: m.start() - starts[i]].strip()
+    after = lines[j].text[m.end() - starts[j] :].strip()
+    head = lines[:i] + ([Line(before, lines[i].page)] if before else [])
+    tail = ([Line(after, lines[j].page)] if after else []) + lines[j + 1 :]
+    return head, tail
 
 
 def _split_label_lines(lines: list[Line]) -> list[Line]:
     """Put each label and each decision anchor at the start of its own line (reflowed text)."""
     out: list[Line] = []
-    for ln in _join_split_decisions(lines):
+    for ln in _join_split_labels(_join_split_decisions(lines)):
         text = ln.text
         cuts = sorted({m.start() for lab in _LABELS for m in lab.finditer(text) if m.start() > 0})
         # a decision anchor followed by a label on the same line: cut after the decision
@@ -98,6 +109,22 @@ def _split_label_lines(lines: list[Line]) -> list[Line]:
         if text[prev:].strip():
             out.append(Line(text[prev:].strip(), ln.page))
     return out
+
+
+def _join_split_labels(lines: list[Line]) -> list[Line]:
+    """A label broken over two lines ('... Claims' / 'Administrator guideline: ...') moves whole
+    onto the second line."""
+    out = list(lines)
+    for k in range(len(out) - 1):
+        a, b = out[k], out[k + 1]
+        joined = a.text + " " + b.text
+        for lab in _LABELS:
+            m = next((m for m in lab.finditer(joined) if m.start() < len(a.text) < m.end()), None)
+            if m:
+                out[k] = Line(a.text[: m.start()].rstrip(), a.page)
+                out[k + 1] = Line(joined[m.start() :], b.page)
+                break
+    return [ln for ln in out if ln.text]
 
 
 def _join_split_decisions(lines: list[Line]) -> list[Line]:
@@ -197,8 +224,9 @@ def _heading_start(lines: list[Line], anchor: int, floor: int, first: bool) -> i
     if first:
         return floor
     start = anchor
-    limit = 8
-    while start - 1 >= floor and anchor - start < limit:
+    size = len(lines[anchor].text)
+    # a heading holds at most 8 lines, or more short ones (a narrow column) up to 800 characters
+    while start - 1 >= floor and (anchor - start < 8 or (size < 800 and anchor - start < 40)):
         prev = lines[start - 1].text
         if _SENTENCE_END.search(prev) or _PROSE_END.search(prev):
             # a partly certified heading holds whole sentences: keep walking through them
@@ -207,9 +235,11 @@ def _heading_start(lines: list[Line], anchor: int, floor: int, first: bool) -> i
                 r"was\s+the\s+original\s+request", joined, re.I
             ):
                 start -= 1
+                size += len(prev) + 1
                 continue
             break
         start -= 1
+        size += len(prev) + 1
     return start
 
 
