@@ -479,5 +479,7 @@ def eval_cmd(store_dir, k, no_summary, modes, as_json) -> None:  # noqa: ANN001
         )
 
 
+from . import cli_rdf  # noqa: E402,F401
+
 if __name__ == "__main__":
     main()
