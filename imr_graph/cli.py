@@ -451,7 +451,10 @@ def _batch(engine, path: Path, k: int, flt, by_letter: bool) -> None:  # noqa: A
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--no-summary", is_flag=True, help="Ask with the request only.")
 @click.option(
-    "--mode", "modes", multiple=True, type=click.Choice(["lexical", "dense", "graph", "hybrid"])
+    "--mode",
+    "modes",
+    multiple=True,
+    type=click.Choice(["lexical", "dense", "graph", "rrf", "hybrid"]),
 )
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors

@@ -19,8 +19,10 @@ MODES: dict[str, tuple[str, ...]] = {
     "lexical": ("lexical",),
     "dense": ("dense",),
     "graph": ("graph",),
+    "rrf": ("graph", "dense", "lexical"),  # fusion only, no section re-ranking
     "hybrid": ("graph", "dense", "lexical"),
 }
+RERANKED = frozenset({"hybrid"})
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ def evaluate(
                 k=k,
                 filters=Filters(exclude_letters=frozenset({letter})),
                 retrievers=MODES[mode],
+                rerank=mode in RERANKED,
             )
             got = [G.item_node(r.letter, r.item) for r in ans.results]
             gains = [1.0 if x in relevant else 0.0 for x in got]

@@ -56,6 +56,14 @@ class Weights:
     lexical: float = 1.0
     summary_weight: float = 0.25
     pool: int = 200
+    sections: int = 10  # how many of the concept's sections the graph walk follows
+    section_boost: float = 2.0  # graph score added by a section at full share
+    governing_depth: int = 10  # precedents whose sections vote for the governing section
+    fusion: str = "rrf"  # "rrf" (weighted reciprocal rank) or "graph_first" (evidence tiers)
+    rerank: float = 0.5  # share of the section re-ranking in the final score (0 = off)
+    rerank_seeds: int = 10
+    governing: str = "ranked"  # vote by final rank ("ranked") or by fused seed score ("seeds")
+    concept_prior: float = 1.0  # weight of the concept's past citations in the governing vote
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,7 @@ class PrecedentEngine:
         self._by_int: dict[int, str] = {}
         self._section_df: Counter[str] = Counter()
         self._n_items = 0
+        self._vec_cache: dict[str, np.ndarray] = {}
         for n, d in self.g.nodes(data=True):
             if d.get("kind") == G.ITEM:
                 self._by_int[d["int_id"]] = n
@@ -214,24 +223,21 @@ class PrecedentEngine:
             for child in self._in(c, G.BROADER):
                 for item in self._in(child, G.REQUESTS):
                     offer(item, 2.0 * primary, {"concept": child, "relation": "narrower"})
-        # sections the concept's items cite, and the other items citing them
+        # sections the concept's items cite, and the items citing them: evidence that adds up
         sec_weight: Counter[str] = Counter()
         for item in concept_items:
             for s in self._sections(item):
                 sec_weight[s] += self._idf(s)
         total = sum(sec_weight.values()) or 1.0
-        for s, w in sec_weight.most_common(10):
+        for s, w in sec_weight.most_common(self.weights.sections):
             share = w / total
             for u, _, d in self.g.in_edges(s, data=True):
                 if d.get("rel") == G.CITES_SECTION and d.get("by") == "maximus":
-                    offer(
-                        u,
-                        1.0 * share + 0.2,
-                        {
-                            "section": s,
-                            "relation": "shared_section",
-                            "section_weight": round(share, 3),
-                        },
+                    score, why = found.get(u, (0.0, {}))
+                    shared = [*why.get("shared_sections", []), s]
+                    found[u] = (
+                        score + self.weights.section_boost * share,
+                        {**why, "shared_sections": shared, "section_share": round(share, 3)},
                     )
         if regions:
             rset = set(regions)
@@ -241,13 +247,10 @@ class PrecedentEngine:
         return found
 
     def dense_candidates(self, request: str, summary: str | None, n: int) -> dict[str, float]:
-        enc = self.idx.encoder
-        texts = [request] + ([summary] if summary else [])
-        vecs = enc.encode(texts)
-        rq = vecs[0]
+        rq = self._encode(request)
         q = rq
         if summary:
-            q = rq + self.weights.summary_weight * vecs[1]
+            q = rq + self.weights.summary_weight * self._encode(summary)
             q = q / (np.linalg.norm(q) or 1.0)
         out: dict[str, float] = {}
         with single_query_threads():
@@ -263,6 +266,24 @@ class PrecedentEngine:
                 # a rationale match counts a little less than a request match
                 out[node] = max(out.get(node, -1.0), 0.9 * float(s))
         return out
+
+    def _encode(self, text: str) -> np.ndarray:
+        """One text on one thread (4x faster than two here); summaries are cached."""
+        hit = self._vec_cache.get(text)
+        if hit is not None:
+            return hit
+        import torch
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            vec = self.idx.encoder.encode([text])[0]
+        finally:
+            torch.set_num_threads(before)
+        if len(self._vec_cache) > 1024:
+            self._vec_cache.clear()
+        self._vec_cache[text] = vec
+        return vec
 
     def lexical_candidates(self, request: str, n: int) -> dict[str, float]:
         out = {}
@@ -280,6 +301,7 @@ class PrecedentEngine:
         k: int = 10,
         filters: Filters = Filters(),
         retrievers: tuple[str, ...] = ("graph", "dense", "lexical"),
+        rerank: bool = True,
     ) -> Answer:
         from kg.normalize import normalize_request
 
@@ -305,19 +327,72 @@ class PrecedentEngine:
         fused: dict[str, float] = defaultdict(float)
         signals: dict[str, dict[str, Any]] = defaultdict(dict)
         for name, ranked in lists.items():
-            rank = 0
+            rank = seen = 0
+            last: float | None = None
             for item, s in ranked:
                 if not self._passes(item, filters):
                     continue
-                rank += 1
+                seen += 1
+                if s != last:  # tied scores share a rank: other retrievers break the tie
+                    rank, last = seen, s
                 fused[item] += weight[name] / (RRF_K + rank)
                 sig: dict[str, Any] = {"rank": rank, "score": round(s, 4)}
                 if name == "graph":
                     sig.update(graph_why.get(item, {}))
                 signals[item][name] = sig
+        if w.fusion == "graph_first" and "graph" in lists:
+            # structural evidence first, text similarity orders within equal evidence
+            gscore = {i: s for i, s in lists["graph"]}
+            text = {
+                i: sum(
+                    weight[n] / (RRF_K + v["rank"]) for n, v in signals[i].items() if n != "graph"
+                )
+                for i in fused
+            }
+            for i in fused:
+                fused[i] = round(gscore.get(i, 0.0), 6) + text[i]
+        seeds = sorted(fused.items(), key=lambda t: (-t[1], t[0]))[: w.governing_depth]
+        if rerank and w.rerank > 0 and fused:
+            fused = self._section_rerank(dict(fused), filters, signals)
         ranked_items = sorted(fused.items(), key=lambda t: (-t[1], t[0]))
         results = [self._precedent(i, s, signals[i]) for i, s in ranked_items[:k]]
-        return Answer(results, self._summary(results, concepts, ranked_items), concepts)
+        vote = seeds if w.governing == "seeds" else ranked_items[: w.governing_depth]
+        summary = self._summary(results, concepts, vote, filters.exclude_letters)
+        return Answer(results, summary, concepts)
+
+    def _section_rerank(
+        self, fused: dict[str, float], filters: Filters, signals: dict[str, dict[str, Any]]
+    ) -> dict[str, float]:
+        """One step of personalized PageRank on the item-section graph, seeded by the hits.
+
+        The seed mass of the best `rerank_seeds` items flows to the sections they cite (MAXIMUS),
+        scaled by each section's inverse item frequency, and back to every item citing those
+        sections. Final score: (1 - rerank) * seed + rerank * section support, both in [0, 1].
+        """
+        w = self.weights
+        seeds = sorted(fused.items(), key=lambda t: (-t[1], t[0]))[: w.rerank_seeds]
+        total = sum(v for _, v in seeds) or 1.0
+        mass: Counter[str] = Counter()
+        for item, v in seeds:
+            secs = self._sections(item)
+            for sec in secs:
+                mass[sec] += (v / total) * self._idf(sec) / len(secs)
+        support: dict[str, float] = defaultdict(float)
+        for sec, m in mass.items():
+            for u, _, d in self.g.in_edges(sec, data=True):
+                if d.get("rel") == G.CITES_SECTION and d.get("by") == "maximus":
+                    support[u] += m
+        top_seed = max(fused.values()) or 1.0
+        top_support = max(support.values(), default=0.0) or 1.0
+        out: dict[str, float] = {}
+        for item in set(fused) | set(support):
+            if item not in fused and not self._passes(item, filters):
+                continue
+            sup = support.get(item, 0.0) / top_support
+            out[item] = (1 - w.rerank) * fused.get(item, 0.0) / top_seed + w.rerank * sup
+            if sup:
+                signals[item]["section_rerank"] = {"support": round(sup, 4)}
+        return out
 
     def _precedent(self, item: str, score: float, why: dict[str, Any]) -> Precedent:
         d = self.g.nodes[item]
@@ -337,7 +412,11 @@ class PrecedentEngine:
         )
 
     def _summary(
-        self, results: list[Precedent], concepts: tuple[str, ...], ranked: list[tuple[str, float]]
+        self,
+        results: list[Precedent],
+        concepts: tuple[str, ...],
+        ranked: list[tuple[str, float]],
+        exclude: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
         c = Counter(r.decision for r in results)
         out: dict[str, Any] = {
@@ -348,7 +427,11 @@ class PrecedentEngine:
             "precedents": {"n": len(results), "upheld": c["upheld"], "overturned": c["overturned"]},
         }
         if concepts and concepts[0] in self.g:
-            items = self._in(concepts[0], G.REQUESTS)
+            items = [
+                i
+                for i in self._in(concepts[0], G.REQUESTS)
+                if self.g.nodes[i]["letter"] not in exclude
+            ]
             cc = Counter(self.g.nodes[i]["decision"] for i in items)
             block: dict[str, Any] = {
                 "concept": concepts[0],
@@ -367,16 +450,39 @@ class PrecedentEngine:
                 "overturned": 0,
                 "warning": "no past items for this treatment concept",
             }
-        out["governing_sections"] = self.governing_sections(ranked[: max(10, len(results))])
+        out["governing_sections"] = self.governing_sections(ranked, concepts, exclude)
         return out
 
-    def governing_sections(self, ranked: list[tuple[str, float]], top: int = 5) -> list[dict]:
-        """Sections the best precedents cite (MAXIMUS), weighted by fused score."""
+    def governing_sections(
+        self,
+        ranked: list[tuple[str, float]],
+        concepts: tuple[str, ...] = (),
+        exclude: frozenset[str] = frozenset(),
+        top: int = 5,
+    ) -> list[dict]:
+        """Sections the best precedents cite (MAXIMUS), plus the concept's own citation prior.
+
+        Votes: each precedent 1/rank, split among its sections; prior: the share of the primary
+        concept's past items citing the section (so a well-known treatment's usual section wins
+        unless the closest precedents say otherwise).
+        """
         score: Counter[str] = Counter()
         count: Counter[str] = Counter()
-        for item, s in ranked:
-            for sec in self._sections(item):
-                score[sec] += s
+        if self.weights.concept_prior and concepts and concepts[0] in self.g:
+            past = [
+                i
+                for i in self._in(concepts[0], G.REQUESTS)
+                if self.g.nodes[i]["letter"] not in exclude
+            ]
+            for item in past:
+                secs = self._sections(item)
+                for sec in secs:
+                    score[sec] += self.weights.concept_prior / (len(past) * len(secs))
+        for r, (item, s) in enumerate(ranked, start=1):
+            secs = self._sections(item)
+            for sec in secs:
+                # the closest precedents speak loudest; an item's vote is split among its sections
+                score[sec] += (s if self.weights.governing == "seeds" else 1.0 / r) / len(secs)
                 count[sec] += 1
         out = []
         for sec, s in score.most_common(top):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from .model import Citation, Item, Letter
+from .vocab import Vocabulary, load_vocabulary
 
 # node kinds
 LETTER = "letter"
@@ -31,8 +32,20 @@ PAGE = "guideline_page"
 OUTCOME = "outcome"
 SPECIALTY = "reviewer_specialty"
 NODE_KINDS = (
-    LETTER, CASE, ITEM, RATIONALE, TREATMENT, CATEGORY, REGION, SOURCE, DOCUMENT, EDITION,
-    SECTION, PAGE, OUTCOME, SPECIALTY,
+    LETTER,
+    CASE,
+    ITEM,
+    RATIONALE,
+    TREATMENT,
+    CATEGORY,
+    REGION,
+    SOURCE,
+    DOCUMENT,
+    EDITION,
+    SECTION,
+    PAGE,
+    OUTCOME,
+    SPECIALTY,
 )
 
 # edge relations (the MultiDiGraph key)
@@ -156,8 +169,6 @@ def add_letter(g: nx.MultiDiGraph, letter: Letter) -> None:
 
 
 def _add_item(g: nx.MultiDiGraph, letter: Letter, item: Item, ln: str) -> None:
-    from .vocab import load_vocabulary
-
     key = letter.key
     inode = _node(
         g,
@@ -174,8 +185,13 @@ def _add_item(g: nx.MultiDiGraph, letter: Letter, item: Item, ln: str) -> None:
         decision_date=letter.dates.decision_date,
     )
     _edge(g, ln, inode, HAS_ITEM, position=item.position)
-    rn = _node(g, f"rationale:{key}/{item.position}", RATIONALE, label=item.rationale[:80],
-               text=item.rationale)
+    rn = _node(
+        g,
+        f"rationale:{key}/{item.position}",
+        RATIONALE,
+        label=item.rationale[:80],
+        text=item.rationale,
+    )
     _edge(g, inode, rn, HAS_RATIONALE)
     out = _node(g, f"outcome:{item.decision}", OUTCOME, label=item.decision)
     _edge(g, inode, out, DECIDED)
@@ -195,22 +211,31 @@ def _add_item(g: nx.MultiDiGraph, letter: Letter, item: Item, ln: str) -> None:
             _add_citation(g, inode, c, by)
 
 
-def _label(vocab: object, cid: str) -> str:
-    concept = getattr(vocab, "concept", lambda _c: None)(cid)
-    return getattr(concept, "pref_label", None) or cid.split(":", 1)[-1].replace("-", " ")
+def _label(vocab: Vocabulary, cid: str) -> str:
+    concept = vocab.get(cid)
+    return concept.pref_label if concept else cid.split(":", 1)[-1].replace("-", " ")
 
 
-def _add_concept(g: nx.MultiDiGraph, vocab: object, cid: str) -> None:
+def _broader(vocab: Vocabulary, cid: str) -> tuple[str, ...]:
+    concept = vocab.get(cid)
+    if concept is not None:
+        return concept.broader
+    from .normalize import drug_classes
+
+    return drug_classes(cid)
+
+
+def _add_concept(g: nx.MultiDiGraph, vocab: Vocabulary, cid: str) -> None:
     """A treatment concept with its broader chain and its category."""
     if cid in g:
         return
     _node(g, cid, TREATMENT, label=_label(vocab, cid))
-    for parent in vocab.broader(cid):  # type: ignore[attr-defined]
-        if vocab.category_of(parent) == parent:  # type: ignore[attr-defined]
+    for parent in _broader(vocab, cid):
+        if vocab.category_of(parent) == parent:
             continue
         _add_concept(g, vocab, parent)
         _edge(g, cid, parent, BROADER)
-    cat = vocab.category_of(cid)  # type: ignore[attr-defined]
+    cat = vocab.category_of(cid)
     if cat:
         _node(g, cat, CATEGORY, label=_label(vocab, cat))
         _edge(g, cid, cat, IN_CATEGORY)
@@ -224,8 +249,14 @@ def _add_citation(g: nx.MultiDiGraph, inode: str, c: Citation, by: str) -> None:
     doc = _node(g, ref.document_id, DOCUMENT, label=ref.label)
     _edge(g, doc, src, FROM_SOURCE)
     edition = ref.edition or "unspecified"
-    ed = _node(g, f"{ref.document_id}@{edition}", EDITION, label=f"{ref.label} ({edition})",
-               year=c.year, edition=edition)
+    ed = _node(
+        g,
+        f"{ref.document_id}@{edition}",
+        EDITION,
+        label=f"{ref.label} ({edition})",
+        year=c.year,
+        edition=edition,
+    )
     _edge(g, ed, doc, EDITION_OF)
     _edge(g, inode, ed, CITES_EDITION, by=by)
     for s in c.sections:
