@@ -303,7 +303,7 @@ class PrecedentEngine:
         retrievers: tuple[str, ...] = ("graph", "dense", "lexical"),
         rerank: bool = True,
     ) -> Answer:
-        from kg.normalize import normalize_request
+        from kg.normalize import normalize_request, strip_dosing
 
         rc = normalize_request(request)
         concepts, regions = tuple(rc.treatments), tuple(rc.body_regions)
@@ -318,10 +318,12 @@ class PrecedentEngine:
                 ((i, s) for i, (s, _) in gc.items()), key=lambda t: (-t[1], t[0])
             )
         if "dense" in retrievers:
+            # the encoder reads doses in context ("#90" says: a medication); BM25 would match
+            # them literally across unrelated drugs, so the lexical query drops them
             dc = self.dense_candidates(request, summary, pool)
             lists["dense"] = sorted(dc.items(), key=lambda t: (-t[1], t[0]))
         if "lexical" in retrievers:
-            lc = self.lexical_candidates(request, pool)
+            lc = self.lexical_candidates(strip_dosing(request), pool)
             lists["lexical"] = sorted(lc.items(), key=lambda t: (-t[1], t[0]))
         weight = {"graph": w.graph, "dense": w.dense, "lexical": w.lexical}
         fused: dict[str, float] = defaultdict(float)

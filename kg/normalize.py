@@ -463,3 +463,17 @@ def normalize_section(document_id: str, section: str) -> str:
     if number:  # "3.3.9 Opioids ..." keeps its number in order
         words.insert(0, number.group(1).replace(".", "-"))
     return f"{document_id}/{'-'.join(words)[:120].strip('-') or 'unspecified'}"
+
+
+def strip_dosing(text: str) -> str:
+    """The request without strength, ratio, quantity, dates and refills: what is asked for.
+
+    Text retrievers otherwise match '#90' or '10/325' across unrelated drugs.
+    """
+    out = _DATE.sub(" ", text)
+    for pat in (_STRENGTH, _RATIO, _QUANTITY):
+        out = pat.sub(" ", out)
+    out = re.sub(r"\b(?:with\s+)?\d+\s+refills?\b|\bDOS\s*:?", " ", out, flags=re.IGNORECASE)
+    out = re.sub(r"(?<![A-Za-z])\d+(?:\.\d+)?(?![A-Za-z])", " ", out)
+    folded = " ".join(out.split()).strip(" ,;:-")
+    return folded or " ".join(text.split())
