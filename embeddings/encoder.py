@@ -106,6 +106,9 @@ class Encoder:
         import torch
         from sentence_transformers import SentenceTransformer
 
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a weights-loading bar on every command is noise
         device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
         path = self._load_path or _default_model_path()
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
