@@ -6,9 +6,12 @@ which items requested this treatment, which letters cite this section, how often
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
@@ -197,3 +200,139 @@ def co_cited_sections(store: Store, min_count: int = 2) -> list[tuple[str, str, 
     return sorted(
         ((a, b, c) for (a, b), c in pairs.items() if c >= min_count), key=lambda t: (-t[2], t[:2])
     )
+
+
+def build_store(
+    path: str | Path, paths: Iterable[str | Path], refresh: bool = False, progress: bool = False
+) -> Store:
+    """Open (creating) the store at `path` and ingest `paths` into it, search indexes included.
+
+    A store that already holds letters is reused as is unless `refresh`, so a notebook re-run
+    does not re-read every PDF; letters that fail to parse are skipped (see `imr-graph ingest`).
+    """
+    from .indexes import Indexes
+    from .ingest import ingest
+
+    store = Store.open(path, create=True)
+    if refresh or not store.letters():
+        ingest(store, paths, Indexes.open(store), progress=progress)
+    return store
+
+
+@dataclass(frozen=True)
+class Cited:
+    """How often one guideline node (section or document) is cited."""
+
+    key: str
+    label: str
+    source: str
+    items: int
+    letters: int
+
+
+def most_cited(
+    store: Store, by: str = "section", source: str | None = None, cited_by: str | None = "maximus"
+) -> list[Cited]:
+    """Guideline sections (by="section") or documents (by="document") by items citing them.
+
+    `source` keeps one guideline family (MTUS, ODG, ACOEM, OTHER; case-insensitive);
+    `cited_by` is "maximus", "claims_administrator" or None for either side.
+    """
+    if by not in ("section", "document"):
+        raise ValueError(f"unknown grouping {by!r}: section or document")
+    g = store.graph
+    items: dict[str, set[str]] = defaultdict(set)
+    for u, v, d in g.edges(data=True):
+        if d.get("rel") not in (G.CITES_SECTION, G.CITES_EDITION):
+            continue
+        if cited_by is not None and d.get("by") != cited_by:
+            continue
+        if by == "section" and d["rel"] == G.CITES_SECTION:
+            items[v].add(u)
+        elif by == "document" and d["rel"] == G.CITES_EDITION:
+            for doc in _edges_out(g, v, G.EDITION_OF):
+                items[doc].add(u)
+    out = []
+    for key, its in items.items():
+        doc = key if by == "document" else g.nodes[key].get("document", "")
+        src = next(iter(_edges_out(g, doc, G.FROM_SOURCE)), "") if doc in g else ""
+        src_label = str(g.nodes[src].get("label", "")) if src else ""
+        if source is not None and src_label.casefold() != source.casefold():
+            continue
+        letters = {g.nodes[i]["letter"] for i in its}
+        label = str(g.nodes[key].get("label", key))
+        out.append(Cited(key, label, src_label, len(its), len(letters)))
+    return sorted(out, key=lambda c: (-c.items, -c.letters, c.key))
+
+
+QUERY_DIR = Path(__file__).resolve().parent / "queries"
+
+
+def shipped_queries() -> dict[str, Path]:
+    """The SPARQL queries shipped with imr-graph, by name (`imr-graph sparql --list`)."""
+    return {p.stem: p for p in sorted(QUERY_DIR.glob("*.rq"))}
+
+
+def sparql(
+    store: Store, query: str, params: dict[str, str | int] | None = None
+) -> tuple[list[str], list[list[Any]]]:
+    """Run SPARQL (a shipped query name or query text) over the store's RDF: (names, rows).
+
+    `params` sets a query's `VALUES ?name { default }` blocks, like `imr-graph sparql --param`.
+    """
+    from kg import rdf
+
+    shipped = shipped_queries()
+    text = shipped[query].read_text(encoding="utf-8") if query in shipped else query
+    for name, value in (params or {}).items():
+        pat = re.compile(r"VALUES\s+\?" + re.escape(name) + r"\s*\{[^}]*\}")
+        if not pat.search(text):
+            raise ValueError(f"the query has no `VALUES ?{name} {{ ... }}` to set")
+        text = pat.sub(lambda _m, n=name, v=value: f"VALUES ?{n} {{ {_sparql_term(v)} }}", text)
+    st = rdf.oxigraph_store(rdf.store_triples(store))
+    return rdf.run_query(st, text)
+
+
+def _sparql_term(v: str | int) -> str:
+    s = str(v)
+    if re.fullmatch(r"-?\d+", s) or (s.startswith("<") and s.endswith(">")):
+        return s
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def explain(why: dict[str, Any], store: Store | None = None) -> str:
+    """One line per retriever saying why a precedent was found (`Precedent.why` in words).
+
+    With `store`, concept and section ids are shown by their labels.
+    """
+    g = store.graph if store is not None else None
+
+    def name(n: str) -> str:
+        return str(g.nodes[n].get("label", n)) if g is not None and n in g else n
+
+    lines = []
+    for retriever, sig in why.items():
+        if retriever == "section_rerank":
+            lines.append(f"section support {sig.get('support', 0):.2f}")
+            continue
+        text = f"{retriever} #{sig.get('rank')} (score {sig.get('score')})"
+        if "concept" in sig:
+            text += f": {sig.get('relation', '')} concept {name(sig['concept'])}"
+        if sig.get("shared_sections"):
+            text += "; shares " + ", ".join(name(s) for s in sig["shared_sections"])
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def node_label(store: Store, node: str) -> str:
+    """A node's label; a guideline section's with its document, since labels such as
+    "Special Studies" or "Summary" recur in many documents."""
+    g = store.graph
+    if node not in g:
+        return node
+    d = g.nodes[node]
+    label = str(d.get("label", node))
+    doc = d.get("document")
+    if d.get("kind") == G.SECTION and doc in g:
+        return f"{label} ({g.nodes[doc].get('label', doc)})"
+    return label
