@@ -141,7 +141,8 @@ def ingest(paths, store_dir, model, no_index, as_json) -> None:  # noqa: ANN001
     from .store import Store
 
     missing = [str(p) for p in paths if not p.exists()]
-    with Store.open(store_dir) as store:
+    with Store.open(store_dir) as store, store.writing():
+        # The writer lock covers SQL and index writes; a second writer waits, then one line.
         idx = None if no_index else Indexes.open(store, _encoder(model), allow_model_change=False)
         report = run_ingest(store, [p for p in paths if p.exists()], idx, progress=not as_json)
         counts = store.counts()
@@ -241,13 +242,13 @@ def remove(ident, store_dir, as_json) -> None:  # noqa: ANN001
     from .indexes import Indexes
     from .store import Store
 
-    with Store.open(store_dir, create=False) as store:
+    with Store.open(store_dir, create=False) as store, store.writing():
         letter = store.find_letter(ident)
         if letter is None:
             fail(f"no letter {ident!r} in {store.path}")
         ids = store.remove(letter.key)
-        if store.meta("model"):
-            Indexes.open(store).save()
+        if store.meta("model"):  # the store's own model: opening syncs the indexes and saves
+            Indexes.open(store, _encoder(store.meta("model")))
         counts = store.counts()
     if as_json:
         emit_json({"removed": letter.key, "items_removed": len(ids), "store": counts})
@@ -268,7 +269,7 @@ def reindex(store_dir, model, as_json) -> None:  # noqa: ANN001
     from .store import Store
 
     t0 = time.perf_counter()
-    with Store.open(store_dir, create=False) as store:
+    with Store.open(store_dir, create=False) as store, store.writing():
         idx = Indexes.empty(store, _encoder(model))
         idx.rebuild(show_progress=not as_json)
         n = len(idx.lexical)
@@ -278,6 +279,27 @@ def reindex(store_dir, model, as_json) -> None:  # noqa: ANN001
         emit_json(out)
     else:
         click.echo(f"reindexed {n} items with {model_name} in {out['seconds']} s")
+
+
+@main.command()
+@store_option
+@click.option("--no-index", is_flag=True, help="Check the SQL store and graph only.")
+@click.option("--json", "as_json", is_flag=True)
+@one_line_errors
+def check(store_dir, no_index, as_json) -> None:  # noqa: ANN001
+    """Verify the store's invariants (SQL rows, graph, vectors, lexical index, model)."""
+    from .check import check_store
+    from .store import default_store_dir
+
+    results = check_store(store_dir or default_store_dir(), indexes=not no_index)
+    failed = [c for c in results if not c.ok]
+    if as_json:
+        emit_json({"ok": not failed, "checks": [c.to_json() for c in results]}, pretty=True)
+    else:
+        for c in results:
+            click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.name:18s} {c.reason}")
+    if failed:
+        sys.exit(1)
 
 
 @main.command()

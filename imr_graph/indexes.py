@@ -1,13 +1,22 @@
 """The store's search indexes: rationale windows and requests in FAISS, BM25 over items.
 
-Indexes are derived data. Each save records the store generation it reflects; when that differs
-from SQLite's (a crash between commit and save, a deleted file), `sync` rebuilds them from the
-SQL rows, re-embedding nothing that the embedding cache already holds.
+Indexes are derived data. Each save writes all three into a fresh folder `index/v<gen>-<id>/`,
+then atomically replaces `index/indexes.json`, which names that folder and the store generation
+it reflects, so a reader loads one whole set of index files or the previous one, never a mix.
+When the recorded generation differs from SQLite's (a crash between commit and save, a deleted
+file), `sync` rebuilds them from the SQL rows, re-embedding nothing the embedding cache holds.
+
+Repairs write, so they take the store's writer lock; a reader that finds the indexes behind
+while another process writes waits for that writer's save (up to the lock timeout) instead.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import time
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,14 +33,21 @@ from embeddings import (
     encode_with_cache,
     read_manifest,
 )
-from embeddings.atomic_files import atomic_write
+from embeddings.atomic_files import atomic_write, fsync_dir
+from kg.model import Letter
 
 from .errors import StoreError
-from .store import Store
+from .store import Store, StoreBusyError, lock_holder, lock_timeout
 
 WINDOW_BITS = 6  # vector id = item id << 6 | window number
 MAX_WINDOWS = 1 << WINDOW_BITS
 STATE_FILE = "indexes.json"
+INDEX_FORMAT = 2  # 1: files directly under index/; 2: index/<dir> named by indexes.json
+_LEGACY_PARTS = ("rationales", "requests", "lexical")
+
+
+class _Stale(Exception):
+    """Indexes loaded fine but reflect another store generation or item set."""
 
 
 def window_id(item_id: int, n: int) -> int:
@@ -69,11 +85,16 @@ class Indexes:
         encoder: Encoder | None = None,
         repair: bool = True,
         allow_model_change: bool = False,
+        wait: float | None = None,
     ) -> Indexes:
-        """Load the indexes; rebuild them when missing or behind the store (if repair).
+        """Load the indexes; rebuild them when missing, damaged or behind the store (if repair).
 
         A store embedded with another model than the configured one is refused with a line
         that says to run `imr-graph reindex`, instead of answering with mismatched vectors.
+        Repairing writes, so it needs the writer lock: when another process holds it (it is
+        ingesting), this waits up to `wait` seconds (default: the lock timeout) for that
+        writer to save consistent indexes, then gives up with a one-line StoreBusyError.
+        With repair=False any problem is a one-line StoreError that says what to run.
         """
         enc = encoder or Encoder(None)
         stored_model = store.meta("model")
@@ -83,33 +104,57 @@ class Indexes:
                 f"is {enc.model_name}: run `imr-graph reindex` to re-embed, or set "
                 f"IMR_GRAPH_MODEL={stored_model}"
             )
-        folder = store.path / "index"
-        state = _read_state(folder)
+        deadline = time.monotonic() + (lock_timeout() if wait is None else max(0.0, wait))
+        while True:
+            idx, problem = cls._try_load(store, enc)
+            if idx is not None and problem is None:
+                return idx
+            if not repair:
+                raise StoreError(problem)
+            try:
+                with store.writing(timeout=0):
+                    # Under the lock nobody else writes: load again, then bring it in step.
+                    idx, problem = cls._try_load(store, enc)
+                    if idx is not None and problem is None:
+                        return idx
+                    if idx is None:
+                        idx = cls.empty(store, enc)
+                    idx.sync()
+                    return idx
+            except StoreBusyError:
+                if time.monotonic() >= deadline:
+                    pid = lock_holder(store.path)
+                    raise StoreBusyError(
+                        f"search indexes of {store.path} are not in step with the store while "
+                        f"another process (pid {pid or 'unknown'}) is writing it; try again "
+                        "when it ends"
+                    ) from None
+                time.sleep(0.1)
+
+    @classmethod
+    def _try_load(cls, store: Store, enc: Encoder) -> tuple[Indexes | None, str | None]:
+        """(indexes, None) when in step with the store; else (loaded or None, one-line why)."""
+        with store.snapshot():  # generation and item ids from one SQL state
+            gen = store.generation
+            want = {r[0] for r in store.db.execute("SELECT id FROM items")}
         try:
-            if state is None:
-                raise IndexCorruptError("no index state")
-            rat = VectorIndex.load(folder / "rationales", expected_model=enc.model_name)
-            req = VectorIndex.load(folder / "requests", expected_model=enc.model_name)
-            lex = LexicalIndex.load(folder / "lexical")
-            idx = cls(store, enc, rat, req, lex, int(state["generation"]))
+            state, rat, req, lex = load_files(store, enc.model_name)
+        except _NewerFormat as e:
+            raise StoreError(str(e)) from None
         except IndexMismatchError as e:
-            if not repair:
-                raise StoreError(str(e)) from None
-            idx = cls.empty(store, enc)
+            return None, _with_hint(str(e))
         except (IndexCorruptError, EmbeddingsError, OSError, ValueError, KeyError) as e:
-            if not repair:
-                raise StoreError(
-                    f"search indexes of {store.path} are damaged or missing ({e}): "
-                    "run `imr-graph reindex`"
-                ) from None
-            idx = cls.empty(store, enc)
-        if idx.generation != store.generation or not _same_ids(idx, store):
-            if not repair:
-                raise StoreError(
-                    f"search indexes of {store.path} are behind the store: run `imr-graph reindex`"
-                )
-            idx.sync()
-        return idx
+            return None, (
+                f"search indexes of {store.path} are damaged or missing "
+                f"({_without_hint(str(e))}): run `imr-graph reindex`"
+            )
+        idx = cls(store, enc, rat, req, lex, int(state["generation"]))
+        if idx.generation != gen or not _same_ids(idx, want):
+            return idx, (
+                f"search indexes of {store.path} are behind the store (index generation "
+                f"{idx.generation}, store {gen}): run `imr-graph reindex`"
+            )
+        return idx, None
 
     @classmethod
     def empty(cls, store: Store, encoder: Encoder) -> Indexes:
@@ -127,17 +172,39 @@ class Indexes:
     def cache(self) -> EmbeddingCache:
         return EmbeddingCache(self.store.path / "embedding_cache.sqlite")
 
+    def prepare(self, letters: Iterable[Letter], show_progress: bool = False) -> None:
+        """Embed the letters' passages into the cache before their SQL commit.
+
+        Ingest calls this first so that the slow part (the model) happens before the commit;
+        the `apply` after the commit then reads the cache, and the window in which the SQL
+        store is ahead of the saved indexes is short.
+        """
+        items = [(it.request, it.rationale) for letter in letters for it in letter.items]
+        if not items:
+            return
+        enc = self.encoder
+        windows = enc.split_windows_many([rat or req for req, rat in items])
+        texts = [w for wins in windows for w in wins[:MAX_WINDOWS]]
+        with self.cache() as cache:
+            _encode(enc, cache, texts, show_progress, "embedding rationales")
+            _encode(enc, cache, [req for req, _ in items], False, "embedding requests")
+
     def apply(self, removed: list[int], added: list[int], show_progress: bool = False) -> None:
         """Remove vectors of removed items, embed and add the added ones, then save."""
-        if removed:
-            self._remove_items(removed)
-        if added:
-            rows = self._rows(added)
-            self._add_rows(rows, show_progress)
-        self.save()
+        with self.store.writing():
+            if removed:
+                self._remove_items(removed)
+            if added:
+                rows = self._rows(added)
+                self._add_rows(rows, show_progress)
+            self.save()
 
     def sync(self, show_progress: bool = False) -> None:
         """Make the indexes hold exactly the store's items."""
+        with self.store.writing():
+            self._sync(show_progress)
+
+    def _sync(self, show_progress: bool) -> None:
         want = {r[0] for r in self.store.item_rows()}
         have = {int(i) for i in self.lexical.ids()}
         have_vec = {item_of_window(int(v)) for v in self.rationales.ids()}
@@ -153,14 +220,15 @@ class Indexes:
 
     def rebuild(self, show_progress: bool = False) -> None:
         """Throw the indexes away and rebuild from the store (embedding cache still used)."""
-        fresh = Indexes.empty(self.store, self.encoder)
-        self.rationales, self.requests, self.lexical = (
-            fresh.rationales,
-            fresh.requests,
-            fresh.lexical,
-        )
-        self._add_rows(self._rows(None), show_progress)
-        self.save()
+        with self.store.writing():
+            fresh = Indexes.empty(self.store, self.encoder)
+            self.rationales, self.requests, self.lexical = (
+                fresh.rationales,
+                fresh.requests,
+                fresh.lexical,
+            )
+            self._add_rows(self._rows(None), show_progress)
+            self.save()
 
     def _rows(self, ids: list[int] | None) -> list[tuple[int, str, str]]:
         rows = self.store.db.execute("SELECT id, request, rationale FROM items").fetchall()
@@ -195,22 +263,44 @@ class Indexes:
         self.lexical.add([r[0] for r in rows], [lexical_text(r[1], r[2]) for r in rows])
 
     def save(self) -> None:
-        folder = self.folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.rationales.save(folder / "rationales")
-        self.requests.save(folder / "requests")
-        self.lexical.save(folder / "lexical")
-        gen = self.store.generation
-        state = {"generation": gen, "model": self.encoder.model_name}
+        """Write all three indexes into a fresh folder, then point indexes.json at it.
 
-        def write(p: Path) -> None:
-            p.write_text(json.dumps(state))
+        The pointer swap is one atomic rename, so readers and crashes see the old set or the
+        new one. Older folders (and a crashed save's leftovers) are removed afterwards; a
+        reader still loading one of them retries with the new pointer.
+        """
+        with self.store.writing():
+            folder = self.folder
+            folder.mkdir(parents=True, exist_ok=True)
+            gen = self.store.generation
+            name = f"v{gen:08d}-{uuid.uuid4().hex[:8]}"
+            base = folder / name
+            self.rationales.save(base / "rationales")
+            self.requests.save(base / "requests")
+            self.lexical.save(base / "lexical")
+            fsync_dir(base)
+            state = {
+                "format": INDEX_FORMAT,
+                "generation": gen,
+                "model": self.encoder.model_name,
+                "dir": name,
+            }
 
-        atomic_write(folder / STATE_FILE, write)
-        self.generation = gen
-        if self.store.meta("model") != self.encoder.model_name:
-            with self.store.transaction():
-                self.store._set_meta("model", self.encoder.model_name)
+            def write(p: Path) -> None:
+                p.write_text(json.dumps(state))
+
+            atomic_write(folder / STATE_FILE, write)
+            self.generation = gen
+            for old in folder.iterdir():
+                if (
+                    old.is_dir()
+                    and old.name != name
+                    and (old.name.startswith("v") or old.name in _LEGACY_PARTS)
+                ):
+                    shutil.rmtree(old, ignore_errors=True)
+            if self.store.meta("model") != self.encoder.model_name:
+                with self.store.transaction():
+                    self.store._set_meta("model", self.encoder.model_name)
 
 
 def _encode(
@@ -231,20 +321,87 @@ def _encode(
     return np.vstack(out)
 
 
+class _NewerFormat(Exception):
+    """indexes.json written by a newer imr-graph."""
+
+
 def _read_state(folder: Path) -> dict | None:
     try:
-        return json.loads((folder / STATE_FILE).read_text())
+        state = json.loads((folder / STATE_FILE).read_text())
     except (OSError, ValueError):
         return None
+    return state if isinstance(state, dict) else None
 
 
-def _same_ids(idx: Indexes, store: Store) -> bool:
-    want = {r[0] for r in store.db.execute("SELECT id FROM items")}
-    return want == {int(i) for i in idx.lexical.ids()} == {int(i) for i in idx.requests.ids()}
+def index_dir(folder: Path, state: dict) -> Path:
+    """The folder holding the index files that `state` (indexes.json) points at."""
+    name = state.get("dir")
+    if name is None:  # format 1: files directly under index/
+        return folder
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name[0] == ".":
+        raise IndexCorruptError(f"{folder / STATE_FILE} names a bad folder {name!r}")
+    return folder / name
+
+
+def load_files(
+    store: Store, expected_model: str | None = None
+) -> tuple[dict, VectorIndex, VectorIndex, LexicalIndex]:
+    """Read indexes.json and the three indexes it points at (no model needed, no repair).
+
+    Raises IndexCorruptError when anything is missing or unreadable, IndexMismatchError when
+    `expected_model` differs from the one the vectors were built with, and _NewerFormat for
+    indexes written by a newer imr-graph. A reader that races a save retries once.
+    """
+    folder = store.path / "index"
+    for attempt in range(3):
+        state = _read_state(folder)
+        if state is None:
+            if (folder / STATE_FILE).exists():
+                raise IndexCorruptError(f"{folder / STATE_FILE} is unreadable")
+            raise IndexCorruptError(f"no index state at {folder / STATE_FILE}")
+        fmt = state.get("format", 1)
+        if not isinstance(fmt, int) or fmt > INDEX_FORMAT:
+            raise _NewerFormat(
+                f"search indexes of {store.path} use format {fmt}, newer than this imr-graph "
+                f"reads ({INDEX_FORMAT}): upgrade imr-graph, or run `imr-graph reindex`"
+            )
+        if not isinstance(state.get("generation"), int):
+            raise IndexCorruptError(f"{folder / STATE_FILE} has no generation")
+        base = index_dir(folder, state)
+        try:
+            rat = VectorIndex.load(base / "rationales", expected_model=expected_model)
+            req = VectorIndex.load(base / "requests", expected_model=expected_model)
+            lex = LexicalIndex.load(base / "lexical")
+        except IndexCorruptError:
+            if attempt < 2 and _read_state(folder) != state:
+                continue  # a writer swapped the pointer (and removed these files) meanwhile
+            raise
+        return state, rat, req, lex
+    raise AssertionError("unreachable")
+
+
+def _without_hint(msg: str) -> str:
+    for hint in ("; run `imr-graph reindex`", ": run `imr-graph reindex`"):
+        msg = msg.replace(hint, "")
+    return msg
+
+
+def _with_hint(msg: str) -> str:
+    return msg if "reindex" in msg else f"{msg}: run `imr-graph reindex`"
+
+
+def _same_ids(idx: Indexes, want: set[int]) -> bool:
+    lex = {int(i) for i in idx.lexical.ids()}
+    req = {int(i) for i in idx.requests.ids()}
+    rat = {item_of_window(int(v)) for v in idx.rationales.ids()}
+    return want == lex == req and rat <= want  # an item without text has no window
 
 
 def manifest_model(store: Store) -> str | None:
+    folder = store.path / "index"
+    state = _read_state(folder)
     try:
-        return read_manifest(store.path / "index" / "rationales").model_name
+        base = index_dir(folder, state) if state else folder
+        return read_manifest(base / "rationales").model_name
     except EmbeddingsError:
         return None

@@ -1,7 +1,10 @@
 """Ingest: files and folders in, letters into the store, indexes kept in step.
 
 Bad files are reported with their reason at the end and never stop the good ones; each batch of
-letters is one SQL transaction, so a crash leaves whole letters or none.
+letters is one SQL transaction, so a crash leaves whole letters or none. The whole ingest holds
+the store's writer lock (a second writer waits, then is refused in one line), and each batch is
+embedded into the cache before its commit, so the saved indexes trail the SQL commit only by the
+time it takes to write them (a crash in between is repaired when the indexes are next opened).
 """
 
 from __future__ import annotations
@@ -38,7 +41,18 @@ def ingest(
     progress: bool = False,
     on_letter: Callable[[Letter], None] | None = None,
 ) -> IngestReport:
-    """Parse, store and index every letter under `paths`."""
+    """Parse, store and index every letter under `paths` (holding the store's writer lock)."""
+    with store.writing():
+        return _ingest(store, paths, indexes, progress, on_letter)
+
+
+def _ingest(
+    store: Store,
+    paths: Iterable[str | Path],
+    indexes: object | None,
+    progress: bool,
+    on_letter: Callable[[Letter], None] | None,
+) -> IngestReport:
     files = list(letter_files(paths))
     failed: list[tuple[str, str]] = []
     added: list[str] = []
@@ -57,6 +71,9 @@ def ingest(
         nonlocal n_added, n_removed
         if not batch:
             return
+        prepare = getattr(indexes, "prepare", None)
+        if prepare is not None:
+            prepare(store.changed(batch), show_progress=progress)
         a, r, u, removed_ids, added_ids = store.put_letters(batch)
         added.extend(a)
         replaced.extend(r)

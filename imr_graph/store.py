@@ -7,6 +7,8 @@ commit and the index save is detected on open and repaired from the embedding ca
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import sqlite3
@@ -25,6 +27,9 @@ from .errors import StoreError
 
 SCHEMA_VERSION = 1
 STORE_ENV = "IMR_GRAPH_STORE"
+LOCK_FILE = ".lock"
+LOCK_TIMEOUT_ENV = "IMR_GRAPH_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a second writer waits for the first one
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS letters (
@@ -48,6 +53,27 @@ CREATE TABLE IF NOT EXISTS items (
 );
 CREATE INDEX IF NOT EXISTS items_letter ON items(letter_key);
 """
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the store's writer lock; str() names its pid."""
+
+
+def lock_timeout() -> float:
+    """Seconds a writer waits for the store's writer lock ($IMR_GRAPH_LOCK_TIMEOUT, else 30)."""
+    try:
+        return max(0.0, float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT)))
+    except ValueError:
+        return DEFAULT_LOCK_TIMEOUT
+
+
+def lock_holder(store_dir: Path) -> int | None:
+    """Pid written in the store's lock file by the process that holds (or last held) it."""
+    try:
+        text = (store_dir / LOCK_FILE).read_text().strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        return None
 
 
 def default_store_dir() -> Path:
@@ -80,6 +106,8 @@ class Store:
     db: sqlite3.Connection
     _letters: dict[str, Letter] = field(default_factory=dict)
     _graph: nx.MultiDiGraph | None = None
+    _lock_fd: int | None = None
+    _lock_depth: int = 0
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
@@ -95,21 +123,52 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
-            db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"{db_file}: not a readable store database ({e})") from None
+            raise StoreError(
+                f"{db_file}: not a readable store database ({e}); restore it from a backup "
+                "or re-ingest the letters into a new store"
+            ) from None
         store = cls(p, db)
-        store._check_version()
+        try:
+            store._check_version()
+        except sqlite3.DatabaseError as e:
+            db.close()
+            raise StoreError(
+                f"{db_file}: not a readable store database ({e}); restore it from a backup "
+                "or re-ingest the letters into a new store"
+            ) from None
+        except BaseException:
+            db.close()
+            raise
         return store
 
     def _check_version(self) -> None:
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        """Refuse a store of another schema version before touching its tables."""
+        has_meta = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).fetchone()
+        row = None
+        if has_meta:
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
             with self.transaction():
-                self._set_meta("schema_version", str(SCHEMA_VERSION))
-                self._set_meta("generation", "0")
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        self.db.execute(stmt)
+                again = self.db.execute(
+                    "SELECT value FROM meta WHERE key='schema_version'"
+                ).fetchone()
+                if again is None:  # another process may have created it meanwhile
+                    self._set_meta("schema_version", str(SCHEMA_VERSION))
+                    self._set_meta("generation", "0")
             return
-        v = int(row[0])
+        try:
+            v = int(row[0])
+        except ValueError:
+            raise StoreError(
+                f"store {self.path} has an unreadable schema version {row[0]!r}: "
+                "re-ingest the letters into a new store"
+            ) from None
         if v > SCHEMA_VERSION:
             raise StoreError(
                 f"store {self.path} has schema version {v}, newer than this imr-graph "
@@ -122,7 +181,90 @@ class Store:
             )
 
     def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
+            self._lock_depth = 0
         self.db.close()
+
+    # ---- one writer at a time ------------------------------------------------------------
+    @contextmanager
+    def writing(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the store's writer lock (flock on store/.lock) for a whole write.
+
+        SQL commits are serialized by SQLite, but an ingest also rewrites the index files, so
+        every writer (ingest, remove, reindex, index repair) takes this lock first. It is
+        re-entrant within one Store. A second writer waits up to `timeout` seconds (default
+        $IMR_GRAPH_LOCK_TIMEOUT or 30), then gets StoreBusyError naming the holder's pid.
+        The kernel drops the lock when its holder dies, so a killed writer never blocks.
+        """
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        wait = lock_timeout() if timeout is None else max(0.0, timeout)
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as e:
+                    if e.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                        raise
+                if time.monotonic() >= deadline:
+                    pid = lock_holder(self.path)
+                    who = f"pid {pid}" if pid else "pid unknown"
+                    raise StoreBusyError(
+                        f"store {self.path} is being written by another process ({who}); "
+                        "try again when it ends"
+                    )
+                time.sleep(0.05)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._lock_fd, self._lock_depth = fd, 1
+        try:
+            yield
+        finally:
+            self._lock_depth = 0
+            self._lock_fd = None
+            os.close(fd)
+
+    def try_writing(self) -> bool:
+        """True when no other process holds the writer lock right now (or this Store does)."""
+        if self._lock_depth:
+            return True
+        try:
+            with self.writing(timeout=0):
+                return True
+        except StoreBusyError:
+            return False
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read from one consistent state: a read transaction (WAL snapshot) for the block.
+
+        Everything read from SQL inside the block sees the store as of its first read, even
+        while a writer commits. Nested use (or use inside a write transaction) is a no-op.
+        """
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN")
+        try:
+            self.db.execute("SELECT count(*) FROM meta").fetchone()  # starts the snapshot
+            yield
+        finally:
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
 
     def __enter__(self) -> Store:
         return self
@@ -224,7 +366,7 @@ class Store:
         removed_ids: list[int] = []
         added_ids: list[int] = []
         batch = list(letters)
-        with self.transaction():
+        with self.writing(), self.transaction():
             for letter in batch:
                 key = letter.key
                 row = self.db.execute("SELECT sha256 FROM letters WHERE key=?", (key,)).fetchone()
@@ -263,6 +405,17 @@ class Store:
         self._apply_to_graph(batch, replaced, added)
         return added, replaced, unchanged, removed_ids, added_ids
 
+    def changed(self, letters: Iterable[Letter]) -> list[Letter]:
+        """The letters that put_letters would add or replace (new key or new content)."""
+        out = []
+        for letter in letters:
+            row = self.db.execute(
+                "SELECT sha256 FROM letters WHERE key=?", (letter.key,)
+            ).fetchone()
+            if row is None or row[0] != letter.sha256:
+                out.append(letter)
+        return out
+
     def _delete(self, key: str) -> list[int]:
         ids = [r[0] for r in self.db.execute("SELECT id FROM items WHERE letter_key=?", (key,))]
         self.db.execute("DELETE FROM items WHERE letter_key=?", (key,))
@@ -271,7 +424,7 @@ class Store:
 
     def remove(self, key: str) -> list[int]:
         """Remove one letter and its items; returns the removed item ids."""
-        with self.transaction():
+        with self.writing(), self.transaction():
             ids = self._delete(key)
             self._set_meta("generation", str(self.generation + 1))
         self._letters.pop(key, None)

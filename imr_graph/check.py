@@ -1,0 +1,205 @@
+"""`imr-graph check`: verify a store's invariants, each as OK or FAIL with a one-line reason.
+
+The SQL store is the system of record; the graph, the vectors and the BM25 index are derived
+from it. `check_store` reads everything without writing or repairing (no model is loaded), so it
+can run beside a writer and tells exactly which derived part disagrees with the SQL rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kg import graph as G
+from kg.model import letter_from_json
+
+from .errors import StoreError
+from .store import SCHEMA_VERSION, Store
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _ok(name: str, reason: str) -> Check:
+    return Check(name, True, reason)
+
+
+def _fail(name: str, reason: str) -> Check:
+    return Check(name, False, reason)
+
+
+def _ids(ids: set[int], limit: int = 3) -> str:
+    shown = ", ".join(str(i) for i in sorted(ids)[:limit])
+    return f"{len(ids)} ({shown}{', ...' if len(ids) > limit else ''})"
+
+
+def _diff(what: str, have: set[int], want: set[int]) -> str | None:
+    """None when equal, else one line saying what is extra and what is missing."""
+    if have == want:
+        return None
+    parts = []
+    if have - want:
+        parts.append(f"{_ids(have - want)} not in the store")
+    if want - have:
+        parts.append(f"{_ids(want - have)} store items missing")
+    return f"{what}: " + "; ".join(parts)
+
+
+def check_store(store: Store | str | Path, indexes: bool = True) -> list[Check]:
+    """All checks of one store, in order; a store that does not open is one FAIL."""
+    if not isinstance(store, Store):
+        try:
+            opened = Store.open(store, create=False)
+        except StoreError as e:
+            return [_fail("open", str(e))]
+        try:
+            return check_store(opened, indexes)
+        finally:
+            opened.close()
+    with store.snapshot():  # one SQL state for every check
+        return _checks(store, indexes)
+
+
+def consistent(store: Store | str | Path, indexes: bool = True) -> bool:
+    return all(c.ok for c in check_store(store, indexes))
+
+
+def _checks(store: Store, with_indexes: bool) -> list[Check]:
+    out: list[Check] = []
+    db = store.db
+    v = store.meta("schema_version")
+    out.append(
+        _ok("schema", f"schema version {v}")
+        if v == str(SCHEMA_VERSION)
+        else _fail("schema", f"schema version {v}, this imr-graph uses {SCHEMA_VERSION}")
+    )
+    qc = db.execute("PRAGMA quick_check").fetchone()[0]
+    out.append(
+        _ok("sqlite", "quick_check ok") if qc == "ok" else _fail("sqlite", f"quick_check: {qc}")
+    )
+
+    # letters: JSON parses, key matches, items rows match the JSON's items
+    rows = db.execute("SELECT key, sha256, json FROM letters ORDER BY key").fetchall()
+    items = db.execute(
+        "SELECT id, letter_key, position, request, decision, rationale FROM items"
+    ).fetchall()
+    by_letter: dict[str, dict[int, tuple]] = {}
+    for iid, key, pos, req, dec, rat in items:
+        by_letter.setdefault(key, {})[pos] = (iid, req, dec, rat)
+    letters = {}
+    bad: list[str] = []
+    for key, sha, text in rows:
+        try:
+            letter = letter_from_json(json.loads(text))
+        except Exception as e:  # noqa: BLE001 - any failure is a FAIL line
+            bad.append(f"{key}: JSON does not parse ({type(e).__name__})")
+            continue
+        letters[key] = letter
+        if letter.key != key or letter.sha256 != sha:
+            bad.append(f"{key}: JSON is for {letter.key} / another file")
+            continue
+        want = {it.position: (it.request, it.decision, it.rationale) for it in letter.items}
+        have = {p: r[1:] for p, r in by_letter.get(key, {}).items()}
+        if want != have:
+            bad.append(f"{key}: {len(want)} items in its JSON, {len(have)} matching rows differ")
+    orphans = set(by_letter) - {r[0] for r in rows}
+    if orphans:
+        bad.append(f"items of {len(orphans)} missing letter(s), e.g. {sorted(orphans)[0]}")
+    out.append(
+        _fail("letters", f"{len(bad)} problem(s): {bad[0]}")
+        if bad
+        else _ok("letters", f"{len(rows)} letters, {len(items)} items, JSON and rows agree")
+    )
+
+    wrong = [r for r in items if r[0] != G.item_int_id(r[1], r[2])]
+    out.append(
+        _fail("item_ids", f"{len(wrong)} item(s) without their stable id, e.g. {wrong[0][1]}")
+        if wrong
+        else _ok("item_ids", "every item id is item_int_id(letter, position)")
+    )
+
+    n_items = sum(len(x.items) for x in letters.values())
+    try:
+        g = G.build_graph(letters.values())
+        kinds = Counter(d.get("kind") for _, d in g.nodes(data=True))
+        graph_items = {n for n, d in g.nodes(data=True) if d.get("kind") == G.ITEM}
+        want_nodes = {G.item_node(r[1], r[2]) for r in items}
+        if kinds[G.LETTER] != len(letters) or kinds[G.ITEM] != n_items:
+            out.append(
+                _fail(
+                    "graph",
+                    f"{kinds[G.LETTER]} letter / {kinds[G.ITEM]} item nodes for "
+                    f"{len(letters)} letters / {n_items} items",
+                )
+            )
+        elif graph_items != want_nodes:
+            diff = len(graph_items ^ want_nodes)
+            out.append(_fail("graph", f"item nodes differ from the item rows by {diff}"))
+        else:
+            out.append(_ok("graph", f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges"))
+    except Exception as e:  # noqa: BLE001
+        out.append(_fail("graph", f"graph does not build: {type(e).__name__}: {e}"))
+
+    if with_indexes:
+        out.extend(_index_checks(store, {r[0] for r in items}))
+    return out
+
+
+def _index_checks(store: Store, want: set[int]) -> list[Check]:
+    from embeddings import EmbeddingsError
+
+    from .indexes import _NewerFormat, item_of_window, load_files
+
+    gen = store.generation
+    model = store.meta("model")
+    folder = store.path / "index"
+    if model is None and not folder.exists():
+        if want:
+            return [_ok("indexes", "no search indexes (ingested with --no-index)")]
+        return [_ok("indexes", "empty store, no search indexes")]
+    try:
+        state, rat, req, lex = load_files(store)
+    except (EmbeddingsError, _NewerFormat, OSError, ValueError) as e:
+        line = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if "reindex" not in line:
+            line += ": run `imr-graph reindex`"
+        return [_fail("indexes", line)]
+    out = [_ok("indexes", f"index files load ({state.get('dir', 'format 1')})")]
+    igen = state["generation"]
+    out.append(
+        _ok("generation", f"indexes reflect store generation {gen}")
+        if igen == gen
+        else _fail(
+            "generation",
+            f"indexes reflect generation {igen}, store is at {gen}: run `imr-graph reindex`",
+        )
+    )
+    rat_items = {item_of_window(int(v)) for v in rat.ids()}
+    for name, have in (
+        ("rationale_vectors", rat_items),
+        ("request_vectors", {int(i) for i in req.ids()}),
+        ("lexical", {int(i) for i in lex.ids()}),
+    ):
+        d = _diff(name, have, want)
+        out.append(_fail(name, d) if d else _ok(name, f"{len(have)} items, same as the store"))
+    models = {rat.model_name, req.model_name, state.get("model")}
+    if len(models) != 1 or model not in models:
+        out.append(
+            _fail(
+                "model",
+                f"store meta says {model}, index manifests say {sorted(map(str, models))}: "
+                "run `imr-graph reindex`",
+            )
+        )
+    else:
+        out.append(_ok("model", f"{model}"))
+    return out
