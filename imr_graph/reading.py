@@ -16,6 +16,7 @@ from .errors import LetterError
 MAX_BYTES = 50 * 1024 * 1024  # an IMR letter is a few hundred kB at most
 MAX_PAGES = 500
 MAX_LINE_CHARS = 200_000
+MAX_TEXT_CHARS = 2_000_000  # the longest real letter has ~12k characters; bounds parse time
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,17 @@ def _pdf_pages(data: bytes, name: str) -> tuple[str, ...]:
             msg = f"PDF has {n} pages; an IMR letter has far fewer (max {MAX_PAGES})"
             raise LetterError(name, msg)
         pages = []
+        total = 0
         for i in range(n):
             try:
                 page = doc[i]
                 text = page.get_textpage().get_text_range()
             except pdfium.PdfiumError as e:
                 raise LetterError(name, f"unreadable PDF page {i + 1}: {e}") from None
+            total += len(text)
+            if total > MAX_TEXT_CHARS:
+                msg = f"PDF holds more than {MAX_TEXT_CHARS} characters of text: not a letter"
+                raise LetterError(name, msg)
             pages.append(text)
     finally:
         doc.close()
@@ -110,6 +116,9 @@ def _text_pages(data: bytes, name: str) -> tuple[str, ...]:
             continue
     else:
         raise LetterError(name, "binary file, not a text or PDF letter")
+    if len(text) > MAX_TEXT_CHARS:
+        msg = f"text of {len(text)} characters (max {MAX_TEXT_CHARS}): not a letter"
+        raise LetterError(name, msg)
     controls = sum(1 for ch in text[:20000] if ord(ch) < 32 and ch not in "\n\r\t\f")
     if controls > 0.02 * min(len(text), 20000):
         raise LetterError(name, "binary file, not a text or PDF letter")
