@@ -1,0 +1,542 @@
+"""Scale: a store grown from the real letters to 1e4..1e6 items, then loaded and queried.
+
+For each scale point:
+
+1. build (own subprocess): the 145 real letters are copied with new case numbers
+   (dataclasses.replace on Letter: case_number, letter, sha256) and written through the real
+   `Store.put_letters` in batches of `imr_graph.ingest.BATCH` letters. Vectors are perturbed
+   copies of the real ones (the real rationale windows and requests are embedded once with the
+   real Encoder, then Gaussian noise is added and the rows renormalised) put straight into
+   `Indexes.rationales/requests`; the BM25 texts go into `Indexes.lexical`; `Indexes.save()`
+   records the store generation so the store opens without any re-embedding.
+2. measure (own subprocess per repeat, so memory is clean): Store.open, letters, graph,
+   Indexes.open, PrecedentEngine init are timed, then RSS, then 100 precedent queries drawn
+   from the real requests, one at a time, model loaded, FAISS on 1 thread.
+
+Points whose build or measure would blow the time budget or the memory cap are reported as
+"not run (reason)" and extrapolated linearly from the measured points, labelled as such.
+
+    python -m benchmarks.scale --items 10000 100000 1000000 [--repeats 3] [--budget-s 900]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.parse import PDFS, TEXTS, machine  # noqa: E402
+
+NOISE = 0.025  # per-dimension sigma: ||noise|| ~ 0.49, cosine to the source vector ~ 0.9
+SEED = 0
+
+
+# ---- shared helpers ------------------------------------------------------------------------
+def rss_mib() -> float:
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except ImportError:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def du_mib(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def base_files(workdir: Path) -> tuple[Path, Path]:
+    return workdir / "base_letters.json", workdir / "base_vectors.npz"
+
+
+def prepare_base(workdir: Path) -> None:
+    """Parse the real letters and embed their rationale windows and requests, once."""
+    from embeddings import Encoder
+    from imr_graph.indexes import MAX_WINDOWS
+    from imr_graph.parse import parse_file
+    from kg.model import letter_to_json
+
+    letters_file, vectors_file = base_files(workdir)
+    enc = Encoder()
+    if letters_file.exists() and vectors_file.exists():
+        with np.load(vectors_file) as z:
+            if str(z["model"]) == enc.model_name:
+                return
+    files = sorted(PDFS.glob("*.pdf")) + sorted(TEXTS.glob("*.txt"))
+    letters = [parse_file(f) for f in files]
+    items = [it for x in letters for it in x.items]
+    windows = enc.split_windows_many([it.rationale or it.request for it in items])
+    texts, owner = [], []
+    for j, ws in enumerate(windows):
+        for w in ws[:MAX_WINDOWS]:
+            texts.append(w)
+            owner.append(j)
+    t0 = time.perf_counter()
+    rat = enc.encode(texts)
+    req = enc.encode([it.request for it in items])
+    print(f"# embedded {len(texts)} windows + {len(items)} requests in "
+          f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    workdir.mkdir(parents=True, exist_ok=True)
+    letters_file.write_text(json.dumps([letter_to_json(x) for x in letters]))
+    np.savez(vectors_file, rat=rat, owner=np.array(owner), req=req,
+             model=np.array(enc.model_name))
+
+
+def load_base(workdir: Path):
+    from kg.model import letter_from_json
+
+    letters_file, vectors_file = base_files(workdir)
+    letters = [letter_from_json(d) for d in json.loads(letters_file.read_text())]
+    with np.load(vectors_file) as z:
+        return letters, z["rat"], z["owner"], z["req"], str(z["model"])
+
+
+def synthetic_letters(base, n_items: int):
+    """The real letters (copy 0) then copies with new case numbers, up to >= n_items items."""
+    out, count, c = [], 0, 0
+    while count < n_items:
+        for i, x in enumerate(base):
+            if count >= n_items:
+                break
+            if c == 0:
+                y = x
+            else:
+                key = f"SYN{c:07d}-{i:03d}"
+                y = replace(
+                    x,
+                    case_number=key,
+                    letter=f"{x.letter}-syn{c}",
+                    sha256=hashlib.sha256(f"{key}:{x.sha256}".encode()).hexdigest(),
+                )
+            out.append((i, y))
+            count += len(x.items)
+        c += 1
+    return out
+
+
+# ---- build ---------------------------------------------------------------------------------
+def build(workdir: Path, n_items: int) -> dict:
+    import faiss
+
+    from embeddings import Encoder, LexicalIndex, VectorIndex
+    from imr_graph.indexes import Indexes, lexical_text, window_id
+    from imr_graph.ingest import BATCH
+    from imr_graph.store import Store
+    from kg.graph import item_int_id
+
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    base, rat, owner, req, model = load_base(workdir)
+    # base item j -> its letter and position; its windows are rows owner == j of `rat`
+    base_items = [(li, it) for li, x in enumerate(base) for it in x.items]
+    first_item = np.cumsum([0] + [len(x.items) for x in base])
+    win_rows = [np.flatnonzero(owner == j) for j in range(len(base_items))]
+
+    store_dir = workdir / f"store-{n_items}"
+    shutil.rmtree(store_dir, ignore_errors=True)
+    pairs = synthetic_letters(base, n_items)
+    store = Store.open(store_dir)
+    t0 = time.perf_counter()
+    for s in range(0, len(pairs), BATCH):
+        store.put_letters([y for _, y in pairs[s : s + BATCH]])
+    t_sql = time.perf_counter() - t0
+    n = store.counts()["items"]
+
+    # vectors: one perturbed copy of the source item's windows / request per synthetic item
+    rng = np.random.default_rng(SEED)
+    vids, vrows, iids, irows, texts = [], [], [], [], []
+    for i, y in pairs:
+        for it in y.items:
+            j = int(first_item[i]) + it.position
+            iid = item_int_id(y.key, it.position)
+            iids.append(iid)
+            irows.append(j)
+            texts.append(lexical_text(it.request, it.rationale))
+            for w, r in enumerate(win_rows[j]):
+                vids.append(window_id(iid, w))
+                vrows.append(r)
+
+    def perturb(src: np.ndarray, rows: list[int]) -> np.ndarray:
+        out = src[np.asarray(rows)].astype(np.float32)
+        for s in range(0, len(out), 100_000):
+            blk = out[s : s + 100_000]
+            blk += rng.normal(0, NOISE, blk.shape).astype(np.float32)
+            faiss.normalize_L2(blk)
+        return out
+
+    enc = Encoder(model)
+    dim = rat.shape[1]
+    idx = Indexes(store, enc, VectorIndex(dim, model), VectorIndex(dim, model), LexicalIndex(), -1)
+    t0 = time.perf_counter()
+    idx.rationales.add(np.asarray(vids, dtype=np.int64), perturb(rat, vrows))
+    t_rat = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    idx.requests.add(np.asarray(iids, dtype=np.int64), perturb(req, irows))
+    t_req = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    idx.lexical.add(iids, texts)
+    t_lex = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    idx.save()
+    t_save = time.perf_counter() - t0
+    store.close()
+    sql = sum(f.stat().st_size for f in store_dir.glob("store.sqlite*")) / 2**20
+    return {
+        "items": n,
+        "letters": len(pairs),
+        "windows": len(vids),
+        "sql_s": t_sql,
+        "rat_index_s": t_rat,
+        "rat_kind": idx.rationales.index_type,
+        "req_index_s": t_req,
+        "req_kind": idx.requests.index_type,
+        "lex_add_s": t_lex,
+        "index_save_s": t_save,
+        "sql_mib": sql,
+        "index_mib": du_mib(store_dir / "index"),
+        "disk_mib": du_mib(store_dir),
+        "build_peak_mib": peak_mib(),
+    }
+
+
+# ---- measure -------------------------------------------------------------------------------
+def measure(workdir: Path, n_items: int, n_queries: int, profile: bool) -> dict:
+    from embeddings import Encoder, set_threads
+    from imr_graph.indexes import Indexes
+    from imr_graph.precedent import PrecedentEngine
+    from imr_graph.store import Store
+    from kg.normalize import strip_dosing
+
+    set_threads(1)
+    store_dir = workdir / f"store-{n_items}"
+    rss0 = rss_mib()
+    t = {}
+    t0 = time.perf_counter()
+    store = Store.open(store_dir, create=False)
+    t["open"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    store.letters()
+    t["letters"] = time.perf_counter() - t0
+    rss_letters = rss_mib()
+    t0 = time.perf_counter()
+    g = store.graph
+    t["graph"] = time.perf_counter() - t0
+    rss_graph = rss_mib()
+    t0 = time.perf_counter()
+    idx = Indexes.open(store, Encoder(), repair=False)  # never re-embeds: fails instead
+    t["indexes"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    engine = PrecedentEngine(store, idx)
+    t["engine"] = time.perf_counter() - t0
+    load = sum(t.values())
+    rss_load = rss_mib()
+    t0 = time.perf_counter()
+    idx.lexical.rebuild()  # bm25s matrix, built lazily by the first search
+    t["bm25"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    idx.encoder.encode(["warm up"])
+    t["model"] = time.perf_counter() - t0
+    rss_ready = rss_mib()
+
+    real = [x for k, x in store.letters().items() if not k.startswith("SYN")]
+    requests = sorted({it.request for x in real for it in x.items})
+    rng = random.Random(SEED)
+    queries = rng.sample(requests, min(n_queries, len(requests)))
+    for q in queries[:3]:
+        engine.query(q)
+    lat = []
+    for q in queries:
+        t0 = time.perf_counter()
+        engine.query(q)
+        lat.append(1000 * (time.perf_counter() - t0))
+    # where a query's time goes: each retriever alone, same queries (encoder cached after 1st)
+    from kg.normalize import normalize_request
+
+    stages: dict[str, list[float]] = {"encode": [], "graph": [], "dense": [], "lexical": []}
+    for q in queries:
+        engine._vec_cache.clear()
+        t0 = time.perf_counter()
+        engine._encode(q)
+        stages["encode"].append(1000 * (time.perf_counter() - t0))
+        rc = normalize_request(q)
+        t0 = time.perf_counter()
+        gc = engine.graph_candidates(tuple(rc.treatments), tuple(rc.body_regions))
+        stages["graph"].append(1000 * (time.perf_counter() - t0))
+        stages.setdefault("graph_cands", []).append(len(gc))
+        t0 = time.perf_counter()
+        engine.dense_candidates(q, None, engine.weights.pool)
+        stages["dense"].append(1000 * (time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        engine.lexical_candidates(strip_dosing(q), engine.weights.pool)
+        stages["lexical"].append(1000 * (time.perf_counter() - t0))
+    if profile:
+        from pyinstrument import Profiler
+
+        prof = Profiler(interval=0.0005)
+        prof.start()
+        for q in queries[:30]:
+            engine.query(q)
+        prof.stop()
+        out = workdir / f"profile-query-{n_items}.txt"
+        out.write_text(prof.output_text(unicode=False, color=False, show_all=False))
+    return {
+        "items": store.counts()["items"],
+        "nodes": g.number_of_nodes(),
+        "edges": g.number_of_edges(),
+        "t": t,
+        "load_s": load,
+        "rss_start_mib": rss0,
+        "rss_letters_mib": rss_letters,
+        "rss_graph_mib": rss_graph,
+        "rss_load_mib": rss_load,
+        "rss_ready_mib": rss_ready,
+        "peak_mib": peak_mib(),
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p95_ms": float(np.percentile(lat, 95)),
+        "max_ms": max(lat),
+        "stages_p50": {k: float(np.median(v)) for k, v in stages.items()},
+        "stages_p95": {k: float(np.percentile(v, 95)) for k, v in stages.items()},
+        "rat_kind": idx.rationales.index_type,
+    }
+
+
+# ---- orchestration -------------------------------------------------------------------------
+def run_child(args: list[str], timeout: float, mem_cap_mib: float, log: Path) -> dict | str:
+    """Run this script in a child; a dict from its RESULT line, or why there is none."""
+    import psutil
+
+    cmd = [sys.executable, "-m", "benchmarks.scale", *args]
+    with open(log, "a") as err:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True)
+        ps = psutil.Process(proc.pid)
+        t0 = time.perf_counter()
+        peak = 0.0
+        while proc.poll() is None:
+            try:
+                peak = max(peak, ps.memory_info().rss / 2**20)
+            except psutil.Error:
+                pass
+            if peak > mem_cap_mib:
+                proc.kill()
+                proc.wait()
+                return f"killed at {peak / 1024:.1f} GiB RSS (cap {mem_cap_mib / 1024:.0f} GiB)"
+            if time.perf_counter() - t0 > timeout:
+                proc.kill()
+                proc.wait()
+                return f"killed after {timeout:.0f} s (time budget)"
+            time.sleep(0.25)
+        out = proc.stdout.read() if proc.stdout else ""
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return f"exit {proc.returncode}, no result (see {log})"
+
+
+def fit(points: list[tuple[float, float]], x: float) -> float:
+    """Least squares a + b*n through the measured points, evaluated at x."""
+    if len(points) == 1:
+        return points[0][1] * x / points[0][0]
+    xs, ys = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    b, a = np.polyfit(xs, ys, 1)
+    return float(a + b * x)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--items", type=float, nargs="+", default=[1e4, 1e5, 1e6])
+    ap.add_argument("--repeats", type=int, default=3, help="measure subprocesses per point")
+    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--budget-s", type=float, default=900, help="wall time per scale point")
+    ap.add_argument("--mem-cap-gib", type=float, default=16)
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/imr-scale"))
+    ap.add_argument("--reuse", action="store_true", help="keep stores built by an earlier run")
+    ap.add_argument("--profile", action="store_true", help="pyinstrument 30 queries per point")
+    ap.add_argument("--child", choices=["build", "measure"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    workdir: Path = args.workdir
+    if args.child:
+        n = int(args.items[0])
+        res = (build(workdir, n) if args.child == "build"
+               else measure(workdir, n, args.queries, args.profile))
+        print("RESULT " + json.dumps(res), flush=True)
+        return
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    prepare_base(workdir)
+    log = workdir / "children.log"
+    cap = args.mem_cap_gib * 1024
+    rows: list[tuple[int, dict | str, dict | str]] = []
+    measured: list[tuple[int, dict, dict]] = []
+    for n in [int(x) for x in args.items]:
+        store_dir = workdir / f"store-{n}"
+        # predicted cost from the points measured so far (build + one measure)
+        if measured:
+            pred_s = fit([(m, b["sql_s"] + b["rat_index_s"] + b["req_index_s"] + b["lex_add_s"]
+                           + b["index_save_s"] + r["load_s"] + r["t"]["bm25"]
+                           + r["p50_ms"] * args.queries * 2.2 / 1000)
+                          for m, b, r in measured], n)
+            pred_mem = max(fit([(m, b["build_peak_mib"]) for m, b, _ in measured], n),
+                           fit([(m, r["peak_mib"]) for m, _, r in measured], n))
+            if pred_s > args.budget_s or pred_mem > cap:
+                why = (f"predicted {pred_s / 60:.0f} min build+load+queries"
+                       f" (budget {args.budget_s / 60:.0f} min), peak {pred_mem / 1024:.1f} GiB")
+                rows.append((n, f"not run: {why}", ""))
+                continue
+        t0 = time.perf_counter()
+        if args.reuse and (store_dir / "index" / "indexes.json").exists() and (
+            workdir / f"build-{n}.json"
+        ).exists():
+            b: dict | str = json.loads((workdir / f"build-{n}.json").read_text())
+        else:
+            b = run_child(["--child", "build", "--items", str(n), "--workdir", str(workdir)],
+                          args.budget_s, cap, log)
+            if isinstance(b, dict):
+                (workdir / f"build-{n}.json").write_text(json.dumps(b))
+        if isinstance(b, str):
+            rows.append((n, f"not run: build {b}", ""))
+            continue
+        reps: list[dict] = []
+        why = ""
+        for r in range(args.repeats):
+            left = args.budget_s - (time.perf_counter() - t0)
+            if left <= 0:
+                why = f"budget spent after {r} repeats"
+                break
+            child = ["--child", "measure", "--items", str(n), "--workdir", str(workdir),
+                     "--queries", str(args.queries)]
+            if args.profile and r == 0:
+                child.append("--profile")
+            m = run_child(child, left if r else max(left, 60), cap, log)
+            if isinstance(m, str):
+                why = m
+                break
+            reps.append(m)
+        if not reps:
+            rows.append((n, b, f"not run: measure {why}"))
+            continue
+        med = median_result(reps)
+        med["repeats"] = len(reps)
+        rows.append((n, b, med))
+        measured.append((n, b, med))
+        (workdir / f"measure-{n}.json").write_text(json.dumps(reps))
+    report(rows, measured, args)
+
+
+def median_result(reps: list[dict]) -> dict:
+    out = dict(reps[0])
+    for k, v in reps[0].items():
+        if isinstance(v, float):
+            out[k] = statistics.median(r[k] for r in reps)
+        elif isinstance(v, dict):
+            out[k] = {kk: statistics.median(r[k][kk] for r in reps) for kk in v}
+    return out
+
+
+def report(rows, measured, args) -> None:
+    print(f"# machine: {machine()}")
+    print(f"# python {sys.version.split()[0]}; FAISS 1 thread for queries, 2 for HNSW build")
+    print(f"# queries: {args.queries} real requests, one at a time, k=10, all three retrievers;"
+          " median of the repeats (each in a fresh process)")
+    h1 = (f"{'items':>8} | {'letters':>7} | {'SQL put/s':>9} | {'graph/s':>7} | {'ingest/s':>8} |"
+          f" {'vec idx s':>9} | {'disk MiB':>8} | {'load s':>6} | {'+bm25 s':>7} |"
+          f" {'RSS MiB':>7} | {'peak MiB':>8} | {'p50 ms':>7} | {'p95 ms':>7} | rep")
+    print(h1)
+    print("-" * len(h1))
+    for n, b, m in rows:
+        if isinstance(b, str):
+            print(f"{n:>8} | {b}")
+            continue
+        if isinstance(m, str):
+            print(f"{b['items']:>8} | {b['letters']:>7} | {b['items'] / b['sql_s']:>9.0f} | {m}")
+            continue
+        graph_rate = b["items"] / m["t"]["graph"]
+        ingest = b["items"] / (b["sql_s"] + m["t"]["letters"] + m["t"]["graph"])
+        print(f"{b['items']:>8} | {b['letters']:>7} | {b['items'] / b['sql_s']:>9.0f} |"
+              f" {graph_rate:>7.0f} | {ingest:>8.0f} |"
+              f" {b['rat_index_s'] + b['req_index_s']:>9.1f} | {b['disk_mib']:>8.0f} |"
+              f" {m['load_s']:>6.1f} | {m['t']['bm25']:>7.1f} | {m['rss_ready_mib']:>7.0f} |"
+              f" {m['peak_mib']:>8.0f} | {m['p50_ms']:>7.1f} | {m['p95_ms']:>7.1f} |"
+              f" {m['repeats']:>3}")
+    extra = [(n, b) for n, b, m in rows if isinstance(b, str) or isinstance(m, str)]
+    if extra and len(measured) >= 2:
+        print("\n# EXTRAPOLATED (linear a + b*n fit through the measured points, not measured):")
+        for n, _ in extra:
+            ms = [(x, bb, mm) for x, bb, mm in measured]
+
+            def f(key, ms=ms, n=n):
+                return fit([(x, key(bb, mm)) for x, bb, mm in ms], n)
+
+            print(f"{n:>8} | SQL put {f(lambda b, m: b['sql_s']):.0f} s |"
+                  f" graph {f(lambda b, m: m['t']['graph']):.0f} s |"
+                  f" vec idx (HNSW) {f(lambda b, m: b['rat_index_s'] + b['req_index_s']):.0f} s"
+                  f" (HNSW build is n log n: a floor) |"
+                  f" disk {f(lambda b, m: b['disk_mib']) / 1024:.1f} GiB |"
+                  f" load {f(lambda b, m: m['load_s']):.0f} s |"
+                  f" +bm25 {f(lambda b, m: m['t']['bm25']):.0f} s |"
+                  f" RSS {f(lambda b, m: m['rss_ready_mib']) / 1024:.1f} GiB |"
+                  f" p50 {f(lambda b, m: m['p50_ms']):.0f} ms |"
+                  f" p95 {f(lambda b, m: m['p95_ms']):.0f} ms")
+    print("\n# load breakdown (s) and memory after each step (MiB RSS)")
+    h2 = (f"{'items':>8} | {'open':>5} | {'letters':>7} | {'graph':>6} | {'indexes':>7} |"
+          f" {'engine':>6} | {'bm25':>5} | {'model':>5} | {'RSS letters':>11} | {'RSS graph':>9} |"
+          f" {'RSS load':>8} | {'RSS ready':>9} | {'nodes':>8} | {'edges':>8} | {'KiB/item':>8}")
+    print(h2)
+    print("-" * len(h2))
+    for _, b, m in measured:
+        t = m["t"]
+        per_item = (m["rss_graph_mib"] - m["rss_letters_mib"]) * 1024 / b["items"]
+        print(f"{b['items']:>8} | {t['open']:>5.2f} | {t['letters']:>7.2f} | {t['graph']:>6.2f} |"
+              f" {t['indexes']:>7.2f} | {t['engine']:>6.2f} | {t['bm25']:>5.2f} |"
+              f" {t['model']:>5.2f} | {m['rss_letters_mib']:>11.0f} | {m['rss_graph_mib']:>9.0f} |"
+              f" {m['rss_load_mib']:>8.0f} | {m['rss_ready_mib']:>9.0f} | {m['nodes']:>8} |"
+              f" {m['edges']:>8} | {per_item:>8.1f}")
+    print("\n# build: index kinds and times (s); disk (MiB)")
+    h3 = (f"{'items':>8} | {'windows':>7} | {'rationale idx':>15} | {'request idx':>13} |"
+          f" {'bm25 add':>8} | {'save':>5} | {'SQL MiB':>7} | {'index MiB':>9} |"
+          f" {'build peak':>10}")
+    print(h3)
+    print("-" * len(h3))
+    for _, b, _ in rows:
+        if isinstance(b, str):
+            continue
+        print(f"{b['items']:>8} | {b['windows']:>7} | {b['rat_kind']:>5} {b['rat_index_s']:>9.1f} |"
+              f" {b['req_kind']:>5} {b['req_index_s']:>7.1f} | {b['lex_add_s']:>8.1f} |"
+              f" {b['index_save_s']:>5.1f} | {b['sql_mib']:>7.0f} | {b['index_mib']:>9.0f} |"
+              f" {b['build_peak_mib']:>10.0f}")
+    print("\n# query stages alone, p50 / p95 ms (graph_cands: items the graph retriever scores)")
+    keys = ["encode", "graph", "dense", "lexical", "graph_cands"]
+    print(f"{'items':>8} | " + " | ".join(f"{k:>15}" for k in keys))
+    for _, b, m in measured:
+        cells = [f"{m['stages_p50'][k]:>7.1f}/{m['stages_p95'][k]:<7.1f}" for k in keys]
+        print(f"{b['items']:>8} | " + " | ".join(cells))
+    targets = {100_000: 50.0, 1_000_000: 100.0}
+    print("\n# targets: p95 <= 50 ms at 1e5, <= 100 ms at 1e6; load <= 5 s and RSS < 4 GiB at 1e6")
+    for n, _, m in measured:
+        if n in targets:
+            ok = "met" if m["p95_ms"] <= targets[n] else "MISSED"
+            print(f"{n:>8}: p95 {m['p95_ms']:.1f} ms vs {targets[n]:.0f} ms: {ok}")
+
+
+if __name__ == "__main__":
+    main()
