@@ -165,8 +165,10 @@ def main() -> None:
     args = ap.parse_args()
     print(f"# machine: {machine()}")
     print(f"# graph retriever only, {args.queries} real requests, one at a time (ms)")
-    h = (f"{'items':>8} | {'arrays s':>8} | {'networkx p50':>12} | {'networkx p95':>12} |"
-         f" {'CSR p50':>7} | {'CSR p95':>7} | {'cands p95':>9} | {'same top-pool scores':>20}")
+    h = (
+        f"{'items':>8} | {'arrays s':>8} | {'networkx p50':>12} | {'networkx p95':>12} |"
+        f" {'CSR p50':>7} | {'CSR p95':>7} | {'cands p95':>9} | {'same top-pool scores':>20}"
+    )
     print(h)
     print("-" * len(h))
     for n in args.items:
@@ -175,9 +177,12 @@ def main() -> None:
             print(f"{n:>8} | not run (no store at {d}: run benchmarks.scale first)")
             continue
         r = run(d, args.queries)
-        print(f"{r['items']:>8} | {r['arrays_s']:>8.1f} | {r['old_p50']:>12.1f} |"
-              f" {r['old_p95']:>12.1f} | {r['new_p50']:>7.2f} | {r['new_p95']:>7.2f} |"
-              f" {r['cands_p95']:>9.0f} | {r['same_top']:>20.2f}", flush=True)
+        print(
+            f"{r['items']:>8} | {r['arrays_s']:>8.1f} | {r['old_p50']:>12.1f} |"
+            f" {r['old_p95']:>12.1f} | {r['new_p50']:>7.2f} | {r['new_p95']:>7.2f} |"
+            f" {r['cands_p95']:>9.0f} | {r['same_top']:>20.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

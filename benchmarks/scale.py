@@ -96,12 +96,14 @@ def prepare_base(workdir: Path) -> None:
     t0 = time.perf_counter()
     rat = enc.encode(texts)
     req = enc.encode([it.request for it in items])
-    print(f"# embedded {len(texts)} windows + {len(items)} requests in "
-          f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    print(
+        f"# embedded {len(texts)} windows + {len(items)} requests in "
+        f"{time.perf_counter() - t0:.1f} s",
+        file=sys.stderr,
+    )
     workdir.mkdir(parents=True, exist_ok=True)
     letters_file.write_text(json.dumps([letter_to_json(x) for x in letters]))
-    np.savez(vectors_file, rat=rat, owner=np.array(owner), req=req,
-             model=np.array(enc.model_name))
+    np.savez(vectors_file, rat=rat, owner=np.array(owner), req=req, model=np.array(enc.model_name))
 
 
 def load_base(workdir: Path):
@@ -377,8 +379,11 @@ def main() -> None:
     workdir: Path = args.workdir
     if args.child:
         n = int(args.items[0])
-        res = (build(workdir, n) if args.child == "build"
-               else measure(workdir, n, args.queries, args.profile))
+        res = (
+            build(workdir, n)
+            if args.child == "build"
+            else measure(workdir, n, args.queries, args.profile)
+        )
         print("RESULT " + json.dumps(res), flush=True)
         return
 
@@ -392,25 +397,48 @@ def main() -> None:
         store_dir = workdir / f"store-{n}"
         # predicted cost from the points measured so far (build + one measure)
         if measured:
-            pred_s = fit([(m, b["sql_s"] + b["rat_index_s"] + b["req_index_s"] + b["lex_add_s"]
-                           + b["index_save_s"] + r["load_s"] + r["t"]["bm25"]
-                           + r["p50_ms"] * args.queries * 2.2 / 1000)
-                          for m, b, r in measured], n)
-            pred_mem = max(fit([(m, b["build_peak_mib"]) for m, b, _ in measured], n),
-                           fit([(m, r["peak_mib"]) for m, _, r in measured], n))
+            pred_s = fit(
+                [
+                    (
+                        m,
+                        b["sql_s"]
+                        + b["rat_index_s"]
+                        + b["req_index_s"]
+                        + b["lex_add_s"]
+                        + b["index_save_s"]
+                        + r["load_s"]
+                        + r["t"]["bm25"]
+                        + r["p50_ms"] * args.queries * 2.2 / 1000,
+                    )
+                    for m, b, r in measured
+                ],
+                n,
+            )
+            pred_mem = max(
+                fit([(m, b["build_peak_mib"]) for m, b, _ in measured], n),
+                fit([(m, r["peak_mib"]) for m, _, r in measured], n),
+            )
             if pred_s > args.budget_s or pred_mem > cap:
-                why = (f"predicted {pred_s / 60:.0f} min build+load+queries"
-                       f" (budget {args.budget_s / 60:.0f} min), peak {pred_mem / 1024:.1f} GiB")
+                why = (
+                    f"predicted {pred_s / 60:.0f} min build+load+queries"
+                    f" (budget {args.budget_s / 60:.0f} min), peak {pred_mem / 1024:.1f} GiB"
+                )
                 rows.append((n, f"not run: {why}", ""))
                 continue
         t0 = time.perf_counter()
-        if args.reuse and (store_dir / "index" / "indexes.json").exists() and (
-            workdir / f"build-{n}.json"
-        ).exists():
+        if (
+            args.reuse
+            and (store_dir / "index" / "indexes.json").exists()
+            and (workdir / f"build-{n}.json").exists()
+        ):
             b: dict | str = json.loads((workdir / f"build-{n}.json").read_text())
         else:
-            b = run_child(["--child", "build", "--items", str(n), "--workdir", str(workdir)],
-                          args.budget_s, cap, log)
+            b = run_child(
+                ["--child", "build", "--items", str(n), "--workdir", str(workdir)],
+                args.budget_s,
+                cap,
+                log,
+            )
             if isinstance(b, dict):
                 (workdir / f"build-{n}.json").write_text(json.dumps(b))
         if isinstance(b, str):
@@ -423,8 +451,16 @@ def main() -> None:
             if left <= 0:
                 why = f"budget spent after {r} repeats"
                 break
-            child = ["--child", "measure", "--items", str(n), "--workdir", str(workdir),
-                     "--queries", str(args.queries)]
+            child = [
+                "--child",
+                "measure",
+                "--items",
+                str(n),
+                "--workdir",
+                str(workdir),
+                "--queries",
+                str(args.queries),
+            ]
             if args.profile and r == 0:
                 child.append("--profile")
             m = run_child(child, left if r else max(left, 60), cap, log)
@@ -456,11 +492,15 @@ def median_result(reps: list[dict]) -> dict:
 def report(rows, measured, args) -> None:
     print(f"# machine: {machine()}")
     print(f"# python {sys.version.split()[0]}; FAISS 1 thread for queries, 2 for HNSW build")
-    print(f"# queries: {args.queries} real requests, one at a time, k=10, all three retrievers;"
-          " median of the repeats (each in a fresh process)")
-    h1 = (f"{'items':>8} | {'letters':>7} | {'SQL put/s':>9} | {'graph/s':>7} | {'ingest/s':>8} |"
-          f" {'vec idx s':>9} | {'disk MiB':>8} | {'load s':>6} | {'+bm25 s':>7} |"
-          f" {'RSS MiB':>7} | {'peak MiB':>8} | {'p50 ms':>7} | {'p95 ms':>7} | rep")
+    print(
+        f"# queries: {args.queries} real requests, one at a time, k=10, all three retrievers;"
+        " median of the repeats (each in a fresh process)"
+    )
+    h1 = (
+        f"{'items':>8} | {'letters':>7} | {'SQL put/s':>9} | {'graph/s':>7} | {'ingest/s':>8} |"
+        f" {'vec idx s':>9} | {'disk MiB':>8} | {'load s':>6} | {'+bm25 s':>7} |"
+        f" {'RSS MiB':>7} | {'peak MiB':>8} | {'p50 ms':>7} | {'p95 ms':>7} | rep"
+    )
     print(h1)
     print("-" * len(h1))
     for n, b, m in rows:
@@ -472,12 +512,14 @@ def report(rows, measured, args) -> None:
             continue
         graph_rate = b["items"] / m["t"]["graph"]
         ingest = b["items"] / (b["sql_s"] + m["t"]["letters"] + m["t"]["graph"])
-        print(f"{b['items']:>8} | {b['letters']:>7} | {b['items'] / b['sql_s']:>9.0f} |"
-              f" {graph_rate:>7.0f} | {ingest:>8.0f} |"
-              f" {b['rat_index_s'] + b['req_index_s']:>9.1f} | {b['disk_mib']:>8.0f} |"
-              f" {m['load_s']:>6.1f} | {m['t']['bm25']:>7.1f} | {m['rss_ready_mib']:>7.0f} |"
-              f" {m['peak_mib']:>8.0f} | {m['p50_ms']:>7.1f} | {m['p95_ms']:>7.1f} |"
-              f" {m['repeats']:>3}")
+        print(
+            f"{b['items']:>8} | {b['letters']:>7} | {b['items'] / b['sql_s']:>9.0f} |"
+            f" {graph_rate:>7.0f} | {ingest:>8.0f} |"
+            f" {b['rat_index_s'] + b['req_index_s']:>9.1f} | {b['disk_mib']:>8.0f} |"
+            f" {m['load_s']:>6.1f} | {m['t']['bm25']:>7.1f} | {m['rss_ready_mib']:>7.0f} |"
+            f" {m['peak_mib']:>8.0f} | {m['p50_ms']:>7.1f} | {m['p95_ms']:>7.1f} |"
+            f" {m['repeats']:>3}"
+        )
     extra = [(n, b) for n, b, m in rows if isinstance(b, str) or isinstance(m, str)]
     if extra and len(measured) >= 2:
         print("\n# EXTRAPOLATED (linear a + b*n fit through the measured points, not measured):")
@@ -487,43 +529,53 @@ def report(rows, measured, args) -> None:
             def f(key, ms=ms, n=n):
                 return fit([(x, key(bb, mm)) for x, bb, mm in ms], n)
 
-            print(f"{n:>8} | SQL put {f(lambda b, m: b['sql_s']):.0f} s |"
-                  f" graph {f(lambda b, m: m['t']['graph']):.0f} s |"
-                  f" vec idx (HNSW) {f(lambda b, m: b['rat_index_s'] + b['req_index_s']):.0f} s"
-                  f" (HNSW build is n log n: a floor) |"
-                  f" disk {f(lambda b, m: b['disk_mib']) / 1024:.1f} GiB |"
-                  f" load {f(lambda b, m: m['load_s']):.0f} s |"
-                  f" +bm25 {f(lambda b, m: m['t']['bm25']):.0f} s |"
-                  f" RSS {f(lambda b, m: m['rss_ready_mib']) / 1024:.1f} GiB |"
-                  f" p50 {f(lambda b, m: m['p50_ms']):.0f} ms |"
-                  f" p95 {f(lambda b, m: m['p95_ms']):.0f} ms")
+            print(
+                f"{n:>8} | SQL put {f(lambda b, m: b['sql_s']):.0f} s |"
+                f" graph {f(lambda b, m: m['t']['graph']):.0f} s |"
+                f" vec idx (HNSW) {f(lambda b, m: b['rat_index_s'] + b['req_index_s']):.0f} s"
+                f" (HNSW build is n log n: a floor) |"
+                f" disk {f(lambda b, m: b['disk_mib']) / 1024:.1f} GiB |"
+                f" load {f(lambda b, m: m['load_s']):.0f} s |"
+                f" +bm25 {f(lambda b, m: m['t']['bm25']):.0f} s |"
+                f" RSS {f(lambda b, m: m['rss_ready_mib']) / 1024:.1f} GiB |"
+                f" p50 {f(lambda b, m: m['p50_ms']):.0f} ms |"
+                f" p95 {f(lambda b, m: m['p95_ms']):.0f} ms"
+            )
     print("\n# load breakdown (s) and memory after each step (MiB RSS)")
-    h2 = (f"{'items':>8} | {'open':>5} | {'letters':>7} | {'graph':>6} | {'indexes':>7} |"
-          f" {'engine':>6} | {'bm25':>5} | {'model':>5} | {'RSS letters':>11} | {'RSS graph':>9} |"
-          f" {'RSS load':>8} | {'RSS ready':>9} | {'nodes':>8} | {'edges':>8} | {'KiB/item':>8}")
+    h2 = (
+        f"{'items':>8} | {'open':>5} | {'letters':>7} | {'graph':>6} | {'indexes':>7} |"
+        f" {'engine':>6} | {'bm25':>5} | {'model':>5} | {'RSS letters':>11} | {'RSS graph':>9} |"
+        f" {'RSS load':>8} | {'RSS ready':>9} | {'nodes':>8} | {'edges':>8} | {'KiB/item':>8}"
+    )
     print(h2)
     print("-" * len(h2))
     for _, b, m in measured:
         t = m["t"]
         per_item = (m["rss_graph_mib"] - m["rss_letters_mib"]) * 1024 / b["items"]
-        print(f"{b['items']:>8} | {t['open']:>5.2f} | {t['letters']:>7.2f} | {t['graph']:>6.2f} |"
-              f" {t['indexes']:>7.2f} | {t['engine']:>6.2f} | {t['bm25']:>5.2f} |"
-              f" {t['model']:>5.2f} | {m['rss_letters_mib']:>11.0f} | {m['rss_graph_mib']:>9.0f} |"
-              f" {m['rss_load_mib']:>8.0f} | {m['rss_ready_mib']:>9.0f} | {m['nodes']:>8} |"
-              f" {m['edges']:>8} | {per_item:>8.1f}")
+        print(
+            f"{b['items']:>8} | {t['open']:>5.2f} | {t['letters']:>7.2f} | {t['graph']:>6.2f} |"
+            f" {t['indexes']:>7.2f} | {t['engine']:>6.2f} | {t['bm25']:>5.2f} |"
+            f" {t['model']:>5.2f} | {m['rss_letters_mib']:>11.0f} | {m['rss_graph_mib']:>9.0f} |"
+            f" {m['rss_load_mib']:>8.0f} | {m['rss_ready_mib']:>9.0f} | {m['nodes']:>8} |"
+            f" {m['edges']:>8} | {per_item:>8.1f}"
+        )
     print("\n# build: index kinds and times (s); disk (MiB)")
-    h3 = (f"{'items':>8} | {'windows':>7} | {'rationale idx':>15} | {'request idx':>13} |"
-          f" {'bm25 add':>8} | {'save':>5} | {'SQL MiB':>7} | {'index MiB':>9} |"
-          f" {'build peak':>10}")
+    h3 = (
+        f"{'items':>8} | {'windows':>7} | {'rationale idx':>15} | {'request idx':>13} |"
+        f" {'bm25 add':>8} | {'save':>5} | {'SQL MiB':>7} | {'index MiB':>9} |"
+        f" {'build peak':>10}"
+    )
     print(h3)
     print("-" * len(h3))
     for _, b, _ in rows:
         if isinstance(b, str):
             continue
-        print(f"{b['items']:>8} | {b['windows']:>7} | {b['rat_kind']:>5} {b['rat_index_s']:>9.1f} |"
-              f" {b['req_kind']:>5} {b['req_index_s']:>7.1f} | {b['lex_add_s']:>8.1f} |"
-              f" {b['index_save_s']:>5.1f} | {b['sql_mib']:>7.0f} | {b['index_mib']:>9.0f} |"
-              f" {b['build_peak_mib']:>10.0f}")
+        print(
+            f"{b['items']:>8} | {b['windows']:>7} | {b['rat_kind']:>5} {b['rat_index_s']:>9.1f} |"
+            f" {b['req_kind']:>5} {b['req_index_s']:>7.1f} | {b['lex_add_s']:>8.1f} |"
+            f" {b['index_save_s']:>5.1f} | {b['sql_mib']:>7.0f} | {b['index_mib']:>9.0f} |"
+            f" {b['build_peak_mib']:>10.0f}"
+        )
     print("\n# query stages alone, p50 / p95 ms (graph_cands: items the graph retriever scores)")
     keys = ["encode", "graph", "dense", "lexical", "graph_cands"]
     print(f"{'items':>8} | " + " | ".join(f"{k:>15}" for k in keys))
