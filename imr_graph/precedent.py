@@ -20,6 +20,7 @@ import numpy as np
 from embeddings import single_query_threads
 from kg import graph as G
 
+from .graph_arrays import GraphArrays
 from .indexes import Indexes, item_of_window
 from .store import Store
 
@@ -110,16 +111,10 @@ class PrecedentEngine:
         self.g = store.graph
         self.idx = indexes or Indexes.open(store)
         self.weights = weights
-        self._by_int: dict[int, str] = {}
-        self._section_df: Counter[str] = Counter()
-        self._n_items = 0
         self._vec_cache: dict[str, np.ndarray] = {}
-        for n, d in self.g.nodes(data=True):
-            if d.get("kind") == G.ITEM:
-                self._by_int[d["int_id"]] = n
-                self._n_items += 1
-                for s in self._sections(n, "maximus"):
-                    self._section_df[s] += 1
+        self.arrays = GraphArrays(self.g)
+        self._by_int: dict[int, str] = {self.g.nodes[n]["int_id"]: n for n in self.arrays.items}
+        self._n_items = self.arrays.n
 
     # ---- graph helpers -------------------------------------------------------------------
     def _out(self, n: str, rel: str, by: str | None = None) -> list[str]:
@@ -136,7 +131,8 @@ class PrecedentEngine:
         return self._out(item, G.CITES_SECTION, by)
 
     def _idf(self, section: str) -> float:
-        return math.log((1 + self._n_items) / (1 + self._section_df.get(section, 0)))
+        pos = self.arrays.sec_pos.get(section)
+        return float(self.arrays.idf[pos]) if pos is not None else math.log(1 + self._n_items)
 
     # ---- filters -------------------------------------------------------------------------
     def _passes(self, item: str, f: Filters) -> bool:
@@ -196,55 +192,70 @@ class PrecedentEngine:
 
     # ---- retrievers ----------------------------------------------------------------------
     def graph_candidates(
-        self, concepts: tuple[str, ...], regions: tuple[str, ...]
+        self, concepts: tuple[str, ...], regions: tuple[str, ...], pool: int | None = None
     ) -> dict[str, tuple[float, dict[str, Any]]]:
-        """Items reached from the request's concepts, scored, with the path that reached them."""
-        found: dict[str, tuple[float, dict[str, Any]]] = {}
+        """Items reached from the request's concepts, scored, with the path that reached them.
 
-        def offer(item: str, score: float, why: dict[str, Any]) -> None:
-            if item not in found or score > found[item][0]:
-                found[item] = (score, why)
-
-        concept_items: set[str] = set()
+        Same concept 3, broader or narrower 2, sibling 1.5 (x0.8 for secondary concepts, the
+        best relation counts); plus, additively, `section_boost` x the share of each of the
+        concept's top sections (inverse-frequency weighted) that the item cites; +0.5 for a
+        shared body region. Scored over arrays; only the best `pool` items are explained.
+        """
+        a = self.arrays
+        score = np.zeros(a.n)
+        reached: dict[str, tuple[float, str]] = {}  # concept -> (score, relation)
+        own: list[np.ndarray] = []
         for rank, c in enumerate(concepts):
             if c not in self.g:
                 continue
             primary = 1.0 if rank == 0 else 0.8
-            for item in self._in(c, G.REQUESTS):
-                offer(item, 3.0 * primary, {"concept": c, "relation": "same"})
-                concept_items.add(item)
+            steps = [(c, 3.0, "same")]
             for parent in self._out(c, G.BROADER):
-                for item in self._in(parent, G.REQUESTS):
-                    offer(item, 2.0 * primary, {"concept": parent, "relation": "broader"})
-                for sib in self._in(parent, G.BROADER):
-                    if sib != c:
-                        for item in self._in(sib, G.REQUESTS):
-                            offer(item, 1.5 * primary, {"concept": sib, "relation": "sibling"})
-            for child in self._in(c, G.BROADER):
-                for item in self._in(child, G.REQUESTS):
-                    offer(item, 2.0 * primary, {"concept": child, "relation": "narrower"})
-        # sections the concept's items cite, and the items citing them: evidence that adds up
-        sec_weight: Counter[str] = Counter()
-        for item in concept_items:
-            for s in self._sections(item):
-                sec_weight[s] += self._idf(s)
-        total = sum(sec_weight.values()) or 1.0
-        for s, w in sec_weight.most_common(self.weights.sections):
-            share = w / total
-            for u, _, d in self.g.in_edges(s, data=True):
-                if d.get("rel") == G.CITES_SECTION and d.get("by") == "maximus":
-                    score, why = found.get(u, (0.0, {}))
-                    shared = [*why.get("shared_sections", []), s]
-                    found[u] = (
-                        score + self.weights.section_boost * share,
-                        {**why, "shared_sections": shared, "section_share": round(share, 3)},
-                    )
-        if regions:
-            rset = set(regions)
-            for item, (score, why) in list(found.items()):
-                if rset & set(self._out(item, G.CONCERNS_REGION)):
-                    found[item] = (score + 0.5, {**why, "region": sorted(rset)})
-        return found
+                steps.append((parent, 2.0, "broader"))
+                steps.extend(
+                    (sib, 1.5, "sibling") for sib in self._in(parent, G.BROADER) if sib != c
+                )
+            steps.extend((child, 2.0, "narrower") for child in self._in(c, G.BROADER))
+            for concept, value, relation in steps:
+                items = a.items_of(concept)
+                if len(items):
+                    np.maximum.at(score, items, value * primary)
+                if value * primary > reached.get(concept, (0.0, ""))[0]:
+                    reached[concept] = (value * primary, relation)
+            own.append(a.items_of(c))
+        shares: dict[int, float] = {}
+        if own:
+            w = a.section_weights(np.concatenate(own))
+            total = w.sum() or 1.0
+            for sp in np.argsort(-w, kind="stable")[: self.weights.sections]:
+                if w[sp] <= 0:
+                    break
+                shares[int(sp)] = float(w[sp] / total)
+                score[a.section_items[sp]] += self.weights.section_boost * shares[int(sp)]
+        rset = set(regions)
+        if rset:
+            hit = np.zeros(a.n, bool)
+            for r in rset:
+                hit[a.region_items.get(r, np.empty(0, np.int64))] = True
+            score[hit & (score > 0)] += 0.5
+        nz = np.flatnonzero(score)
+        best = nz[np.argsort(-score[nz], kind="stable")[: pool or len(nz)]]
+        out: dict[str, tuple[float, dict[str, Any]]] = {}
+        for i in best:
+            item = a.items[i]
+            why: dict[str, Any] = {}
+            mine = [(reached[c], c) for c in self._out(item, G.REQUESTS) if c in reached]
+            if mine:
+                (_, relation), concept = max(mine, key=lambda t: (t[0][0], t[1]))
+                why.update(concept=concept, relation=relation)
+            shared = [int(sp) for sp in a.item_sections(i) if int(sp) in shares]
+            if shared:
+                why["shared_sections"] = [a.sections[sp] for sp in shared]
+                why["section_share"] = round(sum(shares[sp] for sp in shared), 3)
+            if rset and rset & set(self._out(item, G.CONCERNS_REGION)):
+                why["region"] = sorted(rset)
+            out[item] = (float(score[i]), why)
+        return out
 
     def dense_candidates(self, request: str, summary: str | None, n: int) -> dict[str, float]:
         rq = self._encode(request)
@@ -312,7 +323,7 @@ class PrecedentEngine:
         lists: dict[str, list[tuple[str, float]]] = {}
         graph_why: dict[str, dict[str, Any]] = {}
         if "graph" in retrievers:
-            gc = self.graph_candidates(concepts, regions)
+            gc = self.graph_candidates(concepts, regions, pool)
             graph_why = {i: why for i, (_, why) in gc.items()}
             lists["graph"] = sorted(
                 ((i, s) for i, (s, _) in gc.items()), key=lambda t: (-t[1], t[0])
@@ -372,25 +383,24 @@ class PrecedentEngine:
         sections. Final score: (1 - rerank) * seed + rerank * section support, both in [0, 1].
         """
         w = self.weights
+        a = self.arrays
         seeds = sorted(fused.items(), key=lambda t: (-t[1], t[0]))[: w.rerank_seeds]
         total = sum(v for _, v in seeds) or 1.0
-        mass: Counter[str] = Counter()
+        mass = np.zeros(len(a.sections))
         for item, v in seeds:
-            secs = self._sections(item)
-            for sec in secs:
-                mass[sec] += (v / total) * self._idf(sec) / len(secs)
-        support: dict[str, float] = defaultdict(float)
-        for sec, m in mass.items():
-            for u, _, d in self.g.in_edges(sec, data=True):
-                if d.get("rel") == G.CITES_SECTION and d.get("by") == "maximus":
-                    support[u] += m
+            secs = a.item_sections(a.pos[item])
+            if len(secs):
+                mass[secs] += (v / total) * a.idf[secs] / len(secs)
+        support = a.support(mass)
+        nz = np.flatnonzero(support)
+        reach = {a.items[i] for i in nz[np.argsort(-support[nz], kind="stable")[: w.pool]]}
         top_seed = max(fused.values()) or 1.0
-        top_support = max(support.values(), default=0.0) or 1.0
+        top_support = float(support.max()) if len(nz) else 1.0
         out: dict[str, float] = {}
-        for item in set(fused) | set(support):
+        for item in set(fused) | reach:
             if item not in fused and not self._passes(item, filters):
                 continue
-            sup = support.get(item, 0.0) / top_support
+            sup = float(support[a.pos[item]]) / top_support
             out[item] = (1 - w.rerank) * fused.get(item, 0.0) / top_seed + w.rerank * sup
             if sup:
                 signals[item]["section_rerank"] = {"support": round(sup, 4)}
@@ -429,17 +439,13 @@ class PrecedentEngine:
             "precedents": {"n": len(results), "upheld": c["upheld"], "overturned": c["overturned"]},
         }
         if concepts and concepts[0] in self.g:
-            items = [
-                i
-                for i in self._in(concepts[0], G.REQUESTS)
-                if self.g.nodes[i]["letter"] not in exclude
-            ]
-            cc = Counter(self.g.nodes[i]["decision"] for i in items)
+            items = self.arrays.items_of(concepts[0], self.arrays.exclude_mask(exclude))
+            n_over = int(self.arrays.overturned[items].sum())
             block: dict[str, Any] = {
                 "concept": concepts[0],
                 "n": len(items),
-                "upheld": cc["upheld"],
-                "overturned": cc["overturned"],
+                "upheld": len(items) - n_over,
+                "overturned": n_over,
             }
             if len(items) < 10:
                 block["warning"] = f"only {len(items)} past items for this treatment concept"
@@ -471,15 +477,12 @@ class PrecedentEngine:
         score: Counter[str] = Counter()
         count: Counter[str] = Counter()
         if self.weights.concept_prior and concepts and concepts[0] in self.g:
-            past = [
-                i
-                for i in self._in(concepts[0], G.REQUESTS)
-                if self.g.nodes[i]["letter"] not in exclude
-            ]
-            for item in past:
-                secs = self._sections(item)
-                for sec in secs:
-                    score[sec] += self.weights.concept_prior / (len(past) * len(secs))
+            a = self.arrays
+            past = a.items_of(concepts[0], a.exclude_mask(exclude))
+            if len(past):
+                prior = a.section_weights(past, idf=False) / len(past)
+                for sp in np.flatnonzero(prior):
+                    score[a.sections[sp]] += self.weights.concept_prior * float(prior[sp])
         for r, (item, s) in enumerate(ranked, start=1):
             secs = self._sections(item)
             for sec in secs:
