@@ -213,9 +213,7 @@ def show(ident, store_dir, as_json) -> None:  # noqa: ANN001
     from .store import Store
 
     with Store.open(store_dir, create=False) as store:
-        letter = store.find_letter(ident)
-        if letter is None:
-            fail(f"no letter {ident!r} in {store.path}")
+        letter = store.require_letter(ident)
         view = letter_view(store, letter)
     if as_json:
         emit_json(view, pretty=True)
@@ -243,9 +241,7 @@ def remove(ident, store_dir, as_json) -> None:  # noqa: ANN001
     from .store import Store
 
     with Store.open(store_dir, create=False) as store, store.writing():
-        letter = store.find_letter(ident)
-        if letter is None:
-            fail(f"no letter {ident!r} in {store.path}")
+        letter = store.require_letter(ident)
         ids = store.remove(letter.key)
         if store.meta("model"):  # the store's own model: opening syncs the indexes and saves
             Indexes.open(store, _encoder(store.meta("model")))

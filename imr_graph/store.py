@@ -329,6 +329,13 @@ class Store:
                 return letter
         return None
 
+    def require_letter(self, ident: str) -> Letter:
+        """find_letter, or a StoreError that names what was not found."""
+        letter = self.find_letter(ident)
+        if letter is None:
+            raise StoreError(f"no letter {ident!r} in {self.path}")
+        return letter
+
     @property
     def graph(self) -> nx.MultiDiGraph:
         if self._graph is None:
