@@ -417,13 +417,20 @@ def precedents(
         + "; ".join(f"{g['section']} ({g['precedents_citing']})" for g in s["governing_sections"])
     )
     for r in out["results"]:
-        why = ", ".join(f"{k}#{v['rank']}" for k, v in r["why"].items())
+        why = ", ".join(_signal(k, v) for k, v in r["why"].items())
         click.echo(
             f"{r['score']:.4f} {r['letter']}[{r['item']}] {r['decision'].upper():10s} "
             f"{r['request']}"
         )
         click.echo(f"        sections: {'; '.join(r['sections']) or '-'}   why: {why}")
         click.echo(f"        {r['snippet'][:160]}")
+
+
+def _signal(name: str, value: dict) -> str:
+    """One retriever's signal in words: its rank, or the re-ranking's section support."""
+    if "rank" in value:
+        return f"{name} #{value['rank']}"
+    return f"{name} {value.get('support', '')}".rstrip()
 
 
 def _group(results: list[dict]) -> list[dict]:

@@ -145,3 +145,32 @@ def test_hybrid_beats_single_retrievers_on_the_corpus(corpus_engine: PrecedentEn
         assert hybrid.ndcg10 > rows[mode].ndcg10, rows
     assert hybrid.ndcg10 >= max(rows["dense"].ndcg10, rows["lexical"].ndcg10) + 0.15, rows
     assert hybrid.section_hit1 >= 0.7, rows
+
+
+def test_readable_output_and_json_agree(sample_engine: PrecedentEngine) -> None:
+    base = [
+        sys.executable,
+        "-m",
+        "imr_graph.cli",
+        "precedents",
+        "--request",
+        "Norco 10/325 #90",
+        "--summary",
+        "chronic low back pain",
+        "--k",
+        "3",
+        "--store",
+        str(sample_engine.store.path),
+    ]
+    text = subprocess.run(base, capture_output=True, text=True, timeout=300)
+    assert text.returncode == 0, text.stderr
+    assert "Traceback" not in text.stderr
+    assert "Hydrocodone" in text.stdout and "why: graph #1" in text.stdout
+    js = subprocess.run(
+        [*base, "--json", "--by-letter"], capture_output=True, text=True, timeout=300
+    )
+    out = json.loads(js.stdout)
+    assert out["results"][0]["request"] in text.stdout
+    assert [g["letter"] for g in out["by_letter"]] == list(
+        dict.fromkeys(r["letter"] for r in out["results"])
+    )

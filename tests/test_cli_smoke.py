@@ -1,0 +1,50 @@
+"""Every command's readable output (not only --json) runs on the bundled sample without error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from corpus_paths import SAMPLE_DIR
+
+from imr_graph.cli import main
+
+FIRST = "000_a6fb61ff4979abe4"
+COMMANDS = [
+    ["stats"],
+    ["show", FIRST],
+    ["search", "topical ketamine"],
+    ["search", "topical ketamine", "--mode", "lexical"],
+    ["precedents", "--request", "Norco 10/325 #90", "--summary", "low back pain", "--by-letter"],
+    ["precedents", "--request", "Capsaicin cream", "--decision", "upheld", "--guideline", "MTUS"],
+    ["eval", "--mode", "graph", "--mode", "hybrid"],
+    ["check"],
+    ["sparql", "counts"],
+    ["validate"],
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "store"
+    res = CliRunner().invoke(main, ["ingest", str(SAMPLE_DIR), "--store", str(path)])
+    assert res.exit_code == 0, res.output
+    return path
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_readable_output(store: Path, args: list[str]) -> None:
+    res = CliRunner().invoke(main, [*args, "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    assert res.output.strip()
+    assert "Traceback" not in res.output
+
+
+def test_remove_then_show_is_one_clear_line(store: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(main, ["remove", FIRST, "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["show", FIRST, "--store", str(store)])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [f"imr-graph: error: no letter '{FIRST}' in {store}"]
