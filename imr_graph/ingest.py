@@ -81,7 +81,9 @@ def _ingest(
         n_added += len(added_ids)
         n_removed += len(removed_ids)
         if indexes is not None and (removed_ids or added_ids):
-            indexes.apply(removed_ids, added_ids, show_progress=progress)  # type: ignore[attr-defined]
+            # the batch was embedded (with its progress bar) by prepare(): these are cache hits
+            again = progress and prepare is None
+            indexes.apply(removed_ids, added_ids, show_progress=again)  # type: ignore[attr-defined]
         batch.clear()
 
     for f in files:
