@@ -219,6 +219,27 @@ def build_store(
     return store
 
 
+def notebook_store() -> tuple[Store, list[Path]]:
+    """The store the notebooks explore, and the letters it was filled from.
+
+    $IMR_GRAPH_STORE, else a folder in the user cache; filled from the 145 letters of ../shared
+    (or $IMR_GRAPH_SHARED) when present, else from the bundled sample;
+    IMR_GRAPH_NOTEBOOK_SAMPLE=1 forces the sample (the tests do).
+    """
+    import os
+
+    from platformdirs import user_cache_dir
+
+    repo = Path(__file__).resolve().parent.parent
+    sample = Path(__file__).resolve().parent / "sample"
+    shared = Path(os.environ.get("IMR_GRAPH_SHARED") or repo.parent / "shared")
+    pdfs = shared / "data" / "external" / "dwc-imr-letters-imrcrawler" / "pdf"
+    full = os.environ.get("IMR_GRAPH_NOTEBOOK_SAMPLE") != "1" and any(pdfs.glob("*.pdf"))
+    paths = [pdfs, shared / "letters", sample] if full else [sample]
+    default = Path(user_cache_dir("imr-graph")) / f"notebook-store-{'full' if full else 'sample'}"
+    return build_store(os.environ.get("IMR_GRAPH_STORE") or default, paths), paths
+
+
 @dataclass(frozen=True)
 class Cited:
     """How often one guideline node (section or document) is cited."""
