@@ -305,13 +305,18 @@ def sparql(
 
     shipped = shipped_queries()
     text = shipped[query].read_text(encoding="utf-8") if query in shipped else query
-    for name, value in (params or {}).items():
-        pat = re.compile(r"VALUES\s+\?" + re.escape(name) + r"\s*\{[^}]*\}")
-        if not pat.search(text):
-            raise ValueError(f"the query has no `VALUES ?{name} {{ ... }}` to set")
-        text = pat.sub(lambda _m, n=name, v=value: f"VALUES ?{n} {{ {_sparql_term(v)} }}", text)
     st = rdf.oxigraph_store(rdf.store_triples(store))
-    return rdf.run_query(st, text)
+    return rdf.run_query(st, bind_values(text, params or {}))
+
+
+def bind_values(query: str, params: dict[str, str | int]) -> str:
+    """Set a query's `VALUES ?name { default }` blocks; ValueError when a block is missing."""
+    for name, value in params.items():
+        pat = re.compile(r"VALUES\s+\?" + re.escape(name) + r"\s*\{[^}]*\}")
+        if not pat.search(query):
+            raise ValueError(f"the query has no `VALUES ?{name} {{ ... }}` to set")
+        query = pat.sub(lambda _m, n=name, v=value: f"VALUES ?{n} {{ {_sparql_term(v)} }}", query)
+    return query
 
 
 def _sparql_term(v: str | int) -> str:

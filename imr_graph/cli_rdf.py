@@ -28,9 +28,8 @@ from pathlib import Path
 
 import click
 
+from .api import bind_values, shipped_queries
 from .cli import emit_json, fail, main, one_line_errors, store_option
-
-QUERY_DIR = Path(__file__).resolve().parent / "queries"
 
 
 def _open_store(store_dir: Path | None):  # noqa: ANN202 - Store import kept lazy
@@ -174,10 +173,6 @@ def validate(file, store_dir, fmt, as_json, limit) -> None:  # noqa: ANN001
 # ---- sparql ---------------------------------------------------------------------------------
 
 
-def shipped_queries() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(QUERY_DIR.glob("*.rq"))}
-
-
 def query_title(path: Path) -> str:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("#"):
@@ -201,29 +196,19 @@ def resolve_query(text: str) -> tuple[str, str]:
     return "query", text
 
 
-_VALUE_RE = r"VALUES\s+\?{name}\s*\{{[^}}]*\}}"
-
-
 def bind_params(query: str, params: tuple[str, ...]) -> str:
     """Replace `VALUES ?name { default }` blocks with the values of --param name=value."""
+    values: dict[str, str | int] = {}
     for param in params:
         name, sep, value = param.partition("=")
         if not sep or not re.fullmatch(r"\w+", name):
             fail(f"--param wants NAME=VALUE, got {param!r}")
-        pat = re.compile(_VALUE_RE.format(name=name))
-        if not pat.search(query):
-            fail(f"the query has no `VALUES ?{name} {{ ... }}` to set with --param")
-        query = pat.sub(lambda _m, n=name, v=value: f"VALUES ?{n} {{ {_sparql_value(v)} }}", query)
-    return query
-
-
-def _sparql_value(v: str) -> str:
-    if re.fullmatch(r"-?\d+", v):
-        return v
-    if v.startswith("<") and v.endswith(">"):
-        return v
-    esc = v.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{esc}"'
+        values[name] = value
+    try:
+        return bind_values(query, values)
+    except ValueError as e:
+        fail(f"{e} with --param")
+        raise  # unreachable: fail() exits
 
 
 def _cell(v: object) -> str:
