@@ -40,14 +40,6 @@ class Rate:
         return self.overturned / self.items if self.items else 0.0
 
 
-def _edges_out(g: nx.MultiDiGraph, n: str, rel: str) -> list[str]:
-    return [v for _, v, d in g.out_edges(n, data=True) if d.get("rel") == rel]
-
-
-def _edges_in(g: nx.MultiDiGraph, n: str, rel: str) -> list[str]:
-    return [u for u, _, d in g.in_edges(n, data=True) if d.get("rel") == rel]
-
-
 def resolve_treatment(text_or_id: str) -> tuple[str, ...]:
     """A concept id as is, or the concepts a request text normalizes to."""
     if ":" in text_or_id and " " not in text_or_id:
@@ -63,7 +55,7 @@ def narrower_closure(g: nx.MultiDiGraph, concept: str) -> set[str]:
     todo = [concept]
     while todo:
         c = todo.pop()
-        for child in _edges_in(g, c, G.BROADER) + _edges_in(g, c, G.IN_CATEGORY):
+        for child in G.in_nodes(g, c, G.BROADER) + G.in_nodes(g, c, G.IN_CATEGORY):
             if child not in seen:
                 seen.add(child)
                 todo.append(child)
@@ -79,7 +71,7 @@ def items_for_treatment(store: Store, treatment: str, narrower: bool = True) -> 
             continue
         concepts = narrower_closure(g, c) if narrower else {c}
         for cc in concepts:
-            out.update(_edges_in(g, cc, G.REQUESTS))
+            out.update(G.in_nodes(g, cc, G.REQUESTS))
     return sorted(out)
 
 
@@ -129,45 +121,24 @@ def overturn_rates(
 
 def _group_keys(g: nx.MultiDiGraph, item: str, by: str, cited_by: str) -> set[str]:
     if by == "treatment":
-        return set(_edges_out(g, item, G.REQUESTS)[:1])
+        return set(G.out_nodes(g, item, G.REQUESTS)[:1])
     if by == "category":
-        cats = set()
-        for t in _edges_out(g, item, G.REQUESTS)[:1]:
-            cats.update(_category(g, t))
-        return cats
+        return G.categories(g, G.out_nodes(g, item, G.REQUESTS)[:1])
     if by in ("section", "document", "edition", "page"):
         rel = {"section": G.CITES_SECTION, "page": G.CITES_PAGE}.get(by, G.CITES_EDITION)
-        keys = {
-            v
-            for _, v, d in g.out_edges(item, data=True)
-            if d.get("rel") == rel and d.get("by") == cited_by
-        }
+        keys = set(G.out_nodes(g, item, rel, cited_by))
         if by == "document":
-            keys = {doc for k in keys for doc in _edges_out(g, k, G.EDITION_OF)}
+            keys = {doc for k in keys for doc in G.out_nodes(g, k, G.EDITION_OF)}
         return keys
     if by == "specialty":
         letter = G.letter_node(g.nodes[item]["letter"])
-        return set(_edges_out(g, letter, G.REVIEWED_BY))
+        return set(G.out_nodes(g, letter, G.REVIEWED_BY))
     if by == "region":
-        return set(_edges_out(g, item, G.CONCERNS_REGION))
+        return set(G.out_nodes(g, item, G.CONCERNS_REGION))
     raise ValueError(
         f"unknown grouping {by!r}: treatment, category, section, page, document, "
         "edition, specialty or region"
     )
-
-
-def _category(g: nx.MultiDiGraph, concept: str) -> set[str]:
-    seen = {concept}
-    todo = [concept]
-    cats = set()
-    while todo:
-        c = todo.pop()
-        cats.update(_edges_out(g, c, G.IN_CATEGORY))
-        for p in _edges_out(g, c, G.BROADER):
-            if p not in seen:
-                seen.add(p)
-                todo.append(p)
-    return cats
 
 
 def neighbourhood(store: Store, letter_key: str) -> nx.MultiDiGraph:
@@ -175,12 +146,12 @@ def neighbourhood(store: Store, letter_key: str) -> nx.MultiDiGraph:
     g = store.graph
     ln = G.letter_node(letter_key)
     nodes = {ln}
-    for item in _edges_out(g, ln, G.HAS_ITEM):
+    for item in G.out_nodes(g, ln, G.HAS_ITEM):
         nodes.add(item)
         for _, v, d in g.out_edges(item, data=True):
             if d.get("rel") != G.HAS_RATIONALE:
                 nodes.add(v)
-    nodes.update(_edges_out(g, ln, G.REVIEWED_BY))
+    nodes.update(G.out_nodes(g, ln, G.REVIEWED_BY))
     return g.subgraph(nodes).copy()
 
 
@@ -191,9 +162,7 @@ def co_cited_sections(store: Store, min_count: int = 2) -> list[tuple[str, str, 
     for n, d in g.nodes(data=True):
         if d.get("kind") != G.ITEM:
             continue
-        secs = sorted(
-            {v for _, v, e in g.out_edges(n, data=True) if e.get("rel") == G.CITES_SECTION}
-        )
+        secs = sorted(set(G.out_nodes(g, n, G.CITES_SECTION)))
         for i in range(len(secs)):
             for j in range(i + 1, len(secs)):
                 pairs[(secs[i], secs[j])] += 1
@@ -271,12 +240,12 @@ def most_cited(
         if by == "section" and d["rel"] == G.CITES_SECTION:
             items[v].add(u)
         elif by == "document" and d["rel"] == G.CITES_EDITION:
-            for doc in _edges_out(g, v, G.EDITION_OF):
+            for doc in G.out_nodes(g, v, G.EDITION_OF):
                 items[doc].add(u)
     out = []
     for key, its in items.items():
         doc = key if by == "document" else g.nodes[key].get("document", "")
-        src = next(iter(_edges_out(g, doc, G.FROM_SOURCE)), "") if doc in g else ""
+        src = next(iter(G.out_nodes(g, doc, G.FROM_SOURCE)), "") if doc in g else ""
         src_label = str(g.nodes[src].get("label", "")) if src else ""
         if source is not None and src_label.casefold() != source.casefold():
             continue

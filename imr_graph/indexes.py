@@ -31,7 +31,6 @@ from embeddings import (
     LexicalIndex,
     VectorIndex,
     encode_with_cache,
-    read_manifest,
 )
 from embeddings.atomic_files import atomic_write, fsync_dir
 from kg.model import Letter
@@ -395,13 +394,3 @@ def _same_ids(idx: Indexes, want: set[int]) -> bool:
     req = {int(i) for i in idx.requests.ids()}
     rat = {item_of_window(int(v)) for v in idx.rationales.ids()}
     return want == lex == req and rat <= want  # an item without text has no window
-
-
-def manifest_model(store: Store) -> str | None:
-    folder = store.path / "index"
-    state = _read_state(folder)
-    try:
-        base = index_dir(folder, state) if state else folder
-        return read_manifest(base / "rationales").model_name
-    except EmbeddingsError:
-        return None

@@ -60,10 +60,8 @@ class Weights:
     sections: int = 10  # how many of the concept's sections the graph walk follows
     section_boost: float = 2.0  # graph score added by a section at full share
     governing_depth: int = 10  # precedents whose sections vote for the governing section
-    fusion: str = "rrf"  # "rrf" (weighted reciprocal rank) or "graph_first" (evidence tiers)
     rerank: float = 0.5  # share of the section re-ranking in the final score (0 = off)
     rerank_seeds: int = 10
-    governing: str = "ranked"  # vote by final rank ("ranked") or by fused seed score ("seeds")
     concept_prior: float = 1.0  # weight of the concept's past citations in the governing vote
 
 
@@ -118,14 +116,10 @@ class PrecedentEngine:
 
     # ---- graph helpers -------------------------------------------------------------------
     def _out(self, n: str, rel: str, by: str | None = None) -> list[str]:
-        return [
-            v
-            for _, v, d in self.g.out_edges(n, data=True)
-            if d.get("rel") == rel and (by is None or d.get("by") == by)
-        ]
+        return G.out_nodes(self.g, n, rel, by)
 
     def _in(self, n: str, rel: str) -> list[str]:
-        return [u for u, _, d in self.g.in_edges(n, data=True) if d.get("rel") == rel]
+        return G.in_nodes(self.g, n, rel)
 
     def _sections(self, item: str, by: str | None = "maximus") -> list[str]:
         return self._out(item, G.CITES_SECTION, by)
@@ -178,17 +172,7 @@ class PrecedentEngine:
         return True
 
     def _categories(self, item: str) -> set[str]:
-        cats: set[str] = set()
-        todo = self._out(item, G.REQUESTS)
-        seen = set(todo)
-        while todo:
-            c = todo.pop()
-            cats.update(self._out(c, G.IN_CATEGORY))
-            for p in self._out(c, G.BROADER):
-                if p not in seen:
-                    seen.add(p)
-                    todo.append(p)
-        return cats
+        return G.categories(self.g, self._out(item, G.REQUESTS))
 
     # ---- retrievers ----------------------------------------------------------------------
     def graph_candidates(
@@ -279,18 +263,12 @@ class PrecedentEngine:
         return out
 
     def _encode(self, text: str) -> np.ndarray:
-        """One text on one thread (4x faster than two here); summaries are cached."""
+        """One text on one thread (see single_query_threads); summaries are cached."""
         hit = self._vec_cache.get(text)
         if hit is not None:
             return hit
-        import torch
-
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with single_query_threads():
             vec = self.idx.encoder.encode([text])[0]
-        finally:
-            torch.set_num_threads(before)
         if len(self._vec_cache) > 1024:
             self._vec_cache.clear()
         self._vec_cache[text] = vec
@@ -353,23 +331,11 @@ class PrecedentEngine:
                 if name == "graph":
                     sig.update(graph_why.get(item, {}))
                 signals[item][name] = sig
-        if w.fusion == "graph_first" and "graph" in lists:
-            # structural evidence first, text similarity orders within equal evidence
-            gscore = {i: s for i, s in lists["graph"]}
-            text = {
-                i: sum(
-                    weight[n] / (RRF_K + v["rank"]) for n, v in signals[i].items() if n != "graph"
-                )
-                for i in fused
-            }
-            for i in fused:
-                fused[i] = round(gscore.get(i, 0.0), 6) + text[i]
-        seeds = sorted(fused.items(), key=lambda t: (-t[1], t[0]))[: w.governing_depth]
         if rerank and w.rerank > 0 and fused:
             fused = self._section_rerank(dict(fused), filters, signals)
         ranked_items = sorted(fused.items(), key=lambda t: (-t[1], t[0]))
         results = [self._precedent(i, s, signals[i]) for i, s in ranked_items[:k]]
-        vote = seeds if w.governing == "seeds" else ranked_items[: w.governing_depth]
+        vote = ranked_items[: w.governing_depth]
         summary = self._summary(results, concepts, vote, filters.exclude_letters)
         return Answer(results, summary, concepts)
 
@@ -483,11 +449,11 @@ class PrecedentEngine:
                 prior = a.section_weights(past, idf=False) / len(past)
                 for sp in np.flatnonzero(prior):
                     score[a.sections[sp]] += self.weights.concept_prior * float(prior[sp])
-        for r, (item, s) in enumerate(ranked, start=1):
+        for r, (item, _) in enumerate(ranked, start=1):
             secs = self._sections(item)
             for sec in secs:
                 # the closest precedents speak loudest; an item's vote is split among its sections
-                score[sec] += (s if self.weights.governing == "seeds" else 1.0 / r) / len(secs)
+                score[sec] += 1.0 / r / len(secs)
                 count[sec] += 1
         out = []
         for sec, s in score.most_common(top):

@@ -46,8 +46,8 @@ def search(
     if mode == "lexical":
         scored = [(iid, s, None) for iid, s in idx.lexical.search(query, k)]
     else:
-        qv = idx.encoder.encode([query])
         with single_query_threads():
+            qv = idx.encoder.encode([query])
             scores, vids = idx.rationales.search(np.asarray(qv, dtype=np.float32), k * 4)
         best: dict[int, tuple[float, int]] = {}
         for s, v in zip(scores[0], vids[0], strict=True):

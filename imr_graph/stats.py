@@ -16,11 +16,7 @@ def store_stats(store: Store) -> dict[str, Any]:
     out: dict[str, Any] = dict(store.counts())
     kinds = G.kind_counts(g)
     items = [n for n, d in g.nodes(data=True) if d.get("kind") == G.ITEM]
-    unmapped = sorted(
-        g.nodes[n]["request"]
-        for n in items
-        if not any(d.get("rel") == G.REQUESTS for _, _, d in g.out_edges(n, data=True))
-    )
+    unmapped = sorted(g.nodes[n]["request"] for n in items if not G.out_nodes(g, n, G.REQUESTS))
     out["treatment_concepts"] = kinds.get(G.TREATMENT, 0)
     out["items_unmapped"] = len(unmapped)
     out["coverage"] = 1 - len(unmapped) / len(items) if items else 1.0
@@ -48,21 +44,15 @@ def letter_view(store: Store, letter: Letter) -> dict[str, Any]:
         node = G.item_node(letter.key, it.position)
         d = item_to_json(it)
         treatments = [
-            {"id": v, "label": g.nodes[v].get("label")}
-            for _, v, e in g.out_edges(node, data=True)
-            if e.get("rel") == G.REQUESTS
+            {"id": v, "label": g.nodes[v].get("label")} for v in G.out_nodes(g, node, G.REQUESTS)
         ]
         d["treatments"] = treatments
-        d["regions"] = [
-            v for _, v, e in g.out_edges(node, data=True) if e.get("rel") == G.CONCERNS_REGION
-        ]
-        d["cited_sections"] = sorted(
-            {v for _, v, e in g.out_edges(node, data=True) if e.get("rel") == G.CITES_SECTION}
-        )
+        d["regions"] = G.out_nodes(g, node, G.CONCERNS_REGION)
+        d["cited_sections"] = sorted(set(G.out_nodes(g, node, G.CITES_SECTION)))
         similar = []
         for t in treatments[:1]:
-            for u, _, e in g.in_edges(t["id"], data=True):
-                if e.get("rel") == G.REQUESTS and u != node:
+            for u in G.in_nodes(g, t["id"], G.REQUESTS):
+                if u != node:
                     n = g.nodes[u]
                     similar.append(
                         {

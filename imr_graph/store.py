@@ -238,16 +238,6 @@ class Store:
             self._lock_fd = None
             os.close(fd)
 
-    def try_writing(self) -> bool:
-        """True when no other process holds the writer lock right now (or this Store does)."""
-        if self._lock_depth:
-            return True
-        try:
-            with self.writing(timeout=0):
-                return True
-        except StoreBusyError:
-            return False
-
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """Read from one consistent state: a read transaction (WAL snapshot) for the block.

@@ -299,8 +299,33 @@ def _prune(g: nx.MultiDiGraph, candidates: set[str]) -> None:
             todo |= succ
 
 
-def items_of_kind(g: nx.MultiDiGraph, kind: str) -> list[str]:
-    return sorted(n for n, d in g.nodes(data=True) if d.get("kind") == kind)
+def out_nodes(g: nx.MultiDiGraph, n: str, rel: str, by: str | None = None) -> list[str]:
+    """Targets of n's `rel` edges (only those cited by `by`, when given)."""
+    return [
+        v
+        for _, v, d in g.out_edges(n, data=True)
+        if d.get("rel") == rel and (by is None or d.get("by") == by)
+    ]
+
+
+def in_nodes(g: nx.MultiDiGraph, n: str, rel: str) -> list[str]:
+    """Sources of the `rel` edges that point at n."""
+    return [u for u, _, d in g.in_edges(n, data=True) if d.get("rel") == rel]
+
+
+def categories(g: nx.MultiDiGraph, concepts: Iterable[str]) -> set[str]:
+    """The treatment categories above concepts, following broader edges up."""
+    todo = list(concepts)
+    seen = set(todo)
+    cats: set[str] = set()
+    while todo:
+        c = todo.pop()
+        cats.update(out_nodes(g, c, IN_CATEGORY))
+        for p in out_nodes(g, c, BROADER):
+            if p not in seen:
+                seen.add(p)
+                todo.append(p)
+    return cats
 
 
 def kind_counts(g: nx.MultiDiGraph) -> dict[str, int]:
