@@ -194,3 +194,38 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no store"):
         Store.open(tmp_path / "nothing", create=False)
+
+
+def test_notebook_api_traversals_agree_with_the_letters(corpus_store: Store) -> None:
+    from imr_graph import api
+    from kg.normalize import normalize_request
+
+    store = api.load_store(corpus_store.path)
+    letters = store.letters()
+    # items for a brand name: every item whose request normalizes to the generic concept
+    target = normalize_request("Flexeril 10mg").treatments[0]
+    want = {
+        G.item_node(k, i.position)
+        for k, x in letters.items()
+        for i in x.items
+        if target in normalize_request(i.request).treatments
+    }
+    got = set(api.items_for_treatment(store, "Flexeril 10mg", narrower=False))
+    assert want and got == want
+    # letters citing an MTUS page, as the parser read the citations
+    page_node = next(n for n, d in store.graph.nodes(data=True) if d["kind"] == G.PAGE)
+    page = store.graph.nodes[page_node]["page"]
+    doc_letters = set(api.letters_citing(store, page_node))
+    cited = {
+        k
+        for k, x in letters.items()
+        for i in x.items
+        for c in (*i.maximus_citations, *i.claims_administrator_citations)
+        if page in c.pages
+    }
+    assert doc_letters and doc_letters <= cited
+    # overturn rates add up to the store's counts
+    rates = api.overturn_rates(store, by="treatment")
+    assert sum(r.items for r in rates) == store.counts()["items"]
+    assert sum(r.overturned for r in rates) == store.counts()["overturned"]
+    assert api.find_nodes(store, G.TREATMENT, "cyclobenzaprine")
