@@ -47,11 +47,11 @@ class Scores:
 
 def citation_keys(engine: PrecedentEngine, item: str) -> set[str]:
     """What 'names the same guideline section' compares: section ids and document+page ids."""
-    g = engine.g
-    keys = set(engine._sections(item, "maximus"))
-    for p in engine._out(item, G.CITES_PAGE, "maximus"):
-        ed = engine._out(p, G.PAGE_OF)
-        docs = [d for e in ed for d in engine._out(e, G.EDITION_OF)]
+    g = engine.store.graph
+    keys = set(G.out_nodes(g, item, G.CITES_SECTION, "maximus"))
+    for p in G.out_nodes(g, item, G.CITES_PAGE, "maximus"):
+        ed = G.out_nodes(g, p, G.PAGE_OF)
+        docs = [d for e in ed for d in G.out_nodes(g, e, G.EDITION_OF)]
         for d in docs:
             keys.add(f"{d}#p{g.nodes[p]['page']}")
     return keys
@@ -64,7 +64,7 @@ def evaluate(
     use_summary: bool = True,
     limit: int | None = None,
 ) -> list[Scores]:
-    g = engine.g
+    g = engine.store.graph
     items = sorted(n for n, d in g.nodes(data=True) if d.get("kind") == G.ITEM)
     keys = {i: citation_keys(engine, i) for i in items}
     by_key: dict[str, set[str]] = {}

@@ -102,82 +102,87 @@ class Answer:
 
 
 class PrecedentEngine:
-    """Holds the store, its graph and indexes loaded once; answers queries in milliseconds."""
+    """Holds the store's query arrays and indexes loaded once; answers queries in milliseconds.
+
+    Items are handled as array positions (see GraphArrays); SQLite gives the request and
+    rationale text of the k results only, so nothing proportional to the store sits in Python.
+    """
 
     def __init__(self, store: Store, indexes: Indexes | None = None, weights: Weights = Weights()):
         self.store = store
-        self.g = store.graph
         self.idx = indexes or Indexes.open(store)
         self.weights = weights
         self._vec_cache: dict[str, np.ndarray] = {}
-        self.arrays = GraphArrays(self.g)
-        self._by_int: dict[int, str] = {self.g.nodes[n]["int_id"]: n for n in self.arrays.items}
+        self.arrays: GraphArrays = self.idx.arrays
         self._n_items = self.arrays.n
+        self._concept_cats: list[set[str]] | None = None
 
-    # ---- graph helpers -------------------------------------------------------------------
-    def _out(self, n: str, rel: str, by: str | None = None) -> list[str]:
-        return G.out_nodes(self.g, n, rel, by)
-
-    def _in(self, n: str, rel: str) -> list[str]:
-        return G.in_nodes(self.g, n, rel)
-
-    def _sections(self, item: str, by: str | None = "maximus") -> list[str]:
-        return self._out(item, G.CITES_SECTION, by)
-
+    # ---- helpers -------------------------------------------------------------------------
     def _idf(self, section: str) -> float:
         pos = self.arrays.sec_pos.get(section)
         return float(self.arrays.idf[pos]) if pos is not None else math.log(1 + self._n_items)
 
-    # ---- filters -------------------------------------------------------------------------
-    def _passes(self, item: str, f: Filters) -> bool:
-        d = self.g.nodes[item]
-        if d["letter"] in f.exclude_letters:
-            return False
-        if f.decision and d["decision"] != f.decision.lower():
-            return False
-        date = d.get("decision_date")
-        if f.date_from and (not date or date < f.date_from):
-            return False
-        if f.date_to and (not date or date > f.date_to):
-            return False
-        if f.guideline or f.document:
-            eds = self._out(item, G.CITES_EDITION, "maximus")
-            docs = [doc for e in eds for doc in self._out(e, G.EDITION_OF)]
-            if f.guideline and not any(
-                self.g.nodes[s].get("label", "").upper() == f.guideline.upper()
-                for doc in docs
-                for s in self._out(doc, G.FROM_SOURCE)
-            ):
-                return False
-            if f.document and not any(_match(doc, self.g.nodes[doc], f.document) for doc in docs):
-                return False
-        if f.section and not any(
-            _match(s, self.g.nodes[s], f.section) for s in self._sections(item, None)
-        ):
-            return False
-        if f.region and not any(
-            _match(r, self.g.nodes[r], f.region) for r in self._out(item, G.CONCERNS_REGION)
-        ):
-            return False
-        if f.category and not any(
-            _match(c, self.g.nodes[c], f.category) for c in self._categories(item)
-        ):
-            return False
-        if f.specialty:
-            ln = G.letter_node(d["letter"])
-            if not any(
-                _match(s, self.g.nodes[s], f.specialty) for s in self._out(ln, G.REVIEWED_BY)
-            ):
-                return False
-        return True
+    def node_id(self, i: int) -> str:
+        """The graph node id of item position i (what explanations and eval compare)."""
+        return G.item_node(self.arrays.letter_of(i), self.arrays.position_in_letter(i))
 
-    def _categories(self, item: str) -> set[str]:
-        return G.categories(self.g, self._out(item, G.REQUESTS))
+    # ---- filters -------------------------------------------------------------------------
+    def filter_mask(self, f: Filters) -> np.ndarray | None:
+        """Items that pass the filters (None when no filter is set), one numpy pass each."""
+        if not f.active():
+            return None
+        a = self.arrays
+        t = a.tables
+        ok = np.ones(a.n, bool)
+        if f.exclude_letters:
+            ok &= ~a.exclude_mask(f.exclude_letters)
+        if f.decision:
+            want = f.decision.lower()
+            codes = [i for i, d in enumerate(a.decisions) if d == want]
+            ok &= np.isin(np.asarray(a.a["item_decision"]), codes)
+        if f.date_from or f.date_to:
+            dates = np.asarray(a.a["letter_dates"])[np.asarray(a.item_letter)]
+            ok &= dates != ""
+            if f.date_from:
+                ok &= dates >= f.date_from
+            if f.date_to:
+                ok &= dates <= f.date_to
+        if f.guideline or f.document:
+            docs = np.ones(len(a.documents), bool)
+            for j, (did, d) in enumerate(t.documents.items()):
+                if f.guideline and d["source"].upper() != f.guideline.upper():
+                    docs[j] = False
+                if f.document and not _match(did, d["label"], f.document):
+                    docs[j] = False
+            ok &= a.rows_matching("mdoc", docs)
+        if f.section:
+            secs = np.array([_match(s, d["label"], f.section) for s, d in t.sections.items()], bool)
+            ok &= a.rows_matching("asec", secs)
+        if f.region:
+            regs = np.array([_match(r, lab, f.region) for r, lab in t.regions.items()], bool)
+            ok &= a.rows_matching("reg", regs)
+        if f.category:
+            if self._concept_cats is None:
+                self._concept_cats = a.categories_of_concepts()
+            cons = np.array(
+                [
+                    any(_match(c, t.categories.get(c, c), f.category) for c in cats)
+                    for cats in self._concept_cats
+                ],
+                bool,
+            )
+            ok &= a.rows_matching("req", cons)
+        if f.specialty:
+            specs = np.array(
+                [_match(s, lab, f.specialty) for s, lab in t.specialties.items()], bool
+            )
+            ok &= a.letters_matching_specialty(specs)
+        return ok
 
     # ---- retrievers ----------------------------------------------------------------------
     def graph_candidates(
         self, concepts: tuple[str, ...], regions: tuple[str, ...], pool: int | None = None
-    ) -> dict[str, tuple[float, dict[str, Any]]]:
+    ) -> dict[int, tuple[float, dict[str, Any]]]:
         """Items reached from the request's concepts, scored, with the path that reached them.
 
         Same concept 3, broader or narrower 2, sibling 1.5 (x0.8 for secondary concepts, the
@@ -190,45 +195,44 @@ class PrecedentEngine:
         reached: dict[str, tuple[float, str]] = {}  # concept -> (score, relation)
         own: list[np.ndarray] = []
         for rank, c in enumerate(concepts):
-            if c not in self.g:
+            if c not in a.concept_pos:
                 continue
             primary = 1.0 if rank == 0 else 0.8
             steps = [(c, 3.0, "same")]
-            for parent in self._out(c, G.BROADER):
+            for parent in a.parents(c):
                 steps.append((parent, 2.0, "broader"))
                 steps.extend(
-                    (sib, 1.5, "sibling") for sib in self._in(parent, G.BROADER) if sib != c
+                    (sib, 1.5, "sibling") for sib in a.children.get(parent, []) if sib != c
                 )
-            steps.extend((child, 2.0, "narrower") for child in self._in(c, G.BROADER))
+            steps.extend((child, 2.0, "narrower") for child in a.children.get(c, []))
             for concept, value, relation in steps:
                 items = a.items_of(concept)
-                if len(items):
-                    np.maximum.at(score, items, value * primary)
+                if len(items):  # a concept's items are unique: no np.maximum.at needed
+                    score[items] = np.maximum(score[items], value * primary)
                 if value * primary > reached.get(concept, (0.0, ""))[0]:
                     reached[concept] = (value * primary, relation)
             own.append(a.items_of(c))
         shares: dict[int, float] = {}
         if own:
-            w = a.section_weights(np.concatenate(own))
+            w = a.section_weights(np.unique(np.concatenate(own)))
             total = w.sum() or 1.0
             for sp in np.argsort(-w, kind="stable")[: self.weights.sections]:
                 if w[sp] <= 0:
                     break
                 shares[int(sp)] = float(w[sp] / total)
-                score[a.section_items[sp]] += self.weights.section_boost * shares[int(sp)]
+                score[a.section_items(int(sp))] += self.weights.section_boost * shares[int(sp)]
         rset = set(regions)
         if rset:
             hit = np.zeros(a.n, bool)
             for r in rset:
-                hit[a.region_items.get(r, np.empty(0, np.int64))] = True
+                hit[a.region_items(r)] = True
             score[hit & (score > 0)] += 0.5
-        nz = np.flatnonzero(score)
-        best = nz[np.argsort(-score[nz], kind="stable")[: pool or len(nz)]]
-        out: dict[str, tuple[float, dict[str, Any]]] = {}
+        best = _top(score, pool)
+        out: dict[int, tuple[float, dict[str, Any]]] = {}
         for i in best:
-            item = a.items[i]
+            i = int(i)
             why: dict[str, Any] = {}
-            mine = [(reached[c], c) for c in self._out(item, G.REQUESTS) if c in reached]
+            mine = [(reached[c], c) for c in a.item_concepts(i) if c in reached]
             if mine:
                 (_, relation), concept = max(mine, key=lambda t: (t[0][0], t[1]))
                 why.update(concept=concept, relation=relation)
@@ -236,30 +240,30 @@ class PrecedentEngine:
             if shared:
                 why["shared_sections"] = [a.sections[sp] for sp in shared]
                 why["section_share"] = round(sum(shares[sp] for sp in shared), 3)
-            if rset and rset & set(self._out(item, G.CONCERNS_REGION)):
+            if rset and rset & set(a.item_regions(i)):
                 why["region"] = sorted(rset)
-            out[item] = (float(score[i]), why)
+            out[i] = (float(score[i]), why)
         return out
 
-    def dense_candidates(self, request: str, summary: str | None, n: int) -> dict[str, float]:
+    def dense_candidates(self, request: str, summary: str | None, n: int) -> dict[int, float]:
         rq = self._encode(request)
         q = rq
         if summary:
             q = rq + self.weights.summary_weight * self._encode(summary)
             q = q / (np.linalg.norm(q) or 1.0)
-        out: dict[str, float] = {}
+        out: dict[int, float] = {}
         with single_query_threads():
             s1, i1 = self.idx.requests.search(rq[None, :].astype(np.float32), n)
             s2, v2 = self.idx.rationales.search(q[None, :].astype(np.float32), n)
-        for s, i in zip(s1[0], i1[0], strict=True):
-            node = self._by_int.get(int(i))
-            if i >= 0 and node:
-                out[node] = max(out.get(node, -1.0), float(s))
-        for s, v in zip(s2[0], v2[0], strict=True):
-            node = self._by_int.get(item_of_window(int(v))) if v >= 0 else None
-            if node:
+        p1 = self.arrays.positions(np.where(i1[0] >= 0, i1[0], -1))
+        p2 = self.arrays.positions(np.where(v2[0] >= 0, item_of_window(v2[0]), -1))
+        for s, p in zip(s1[0], p1, strict=True):
+            if p >= 0:
+                out[int(p)] = max(out.get(int(p), -1.0), float(s))
+        for s, p in zip(s2[0], p2, strict=True):
+            if p >= 0:
                 # a rationale match counts a little less than a request match
-                out[node] = max(out.get(node, -1.0), 0.9 * float(s))
+                out[int(p)] = max(out.get(int(p), -1.0), 0.9 * float(s))
         return out
 
     def _encode(self, text: str) -> np.ndarray:
@@ -274,13 +278,10 @@ class PrecedentEngine:
         self._vec_cache[text] = vec
         return vec
 
-    def lexical_candidates(self, request: str, n: int) -> dict[str, float]:
-        out = {}
-        for iid, s in self.idx.lexical.search(request, n):
-            node = self._by_int.get(int(iid))
-            if node:
-                out[node] = float(s)
-        return out
+    def lexical_candidates(self, request: str, n: int) -> dict[int, float]:
+        hits = self.idx.lexical.search(request, n)
+        pos = self.arrays.positions(np.array([i for i, _ in hits], np.int64))
+        return {int(p): float(s) for p, (_, s) in zip(pos, hits, strict=True) if p >= 0}
 
     # ---- the query -----------------------------------------------------------------------
     def query(
@@ -298,30 +299,29 @@ class PrecedentEngine:
         concepts, regions = tuple(rc.treatments), tuple(rc.body_regions)
         w = self.weights
         pool = w.pool * (4 if filters.active() else 1)
-        lists: dict[str, list[tuple[str, float]]] = {}
-        graph_why: dict[str, dict[str, Any]] = {}
+        mask = self.filter_mask(filters)
+        lists: dict[str, list[tuple[int, float]]] = {}
+        graph_why: dict[int, dict[str, Any]] = {}
         if "graph" in retrievers:
             gc = self.graph_candidates(concepts, regions, pool)
             graph_why = {i: why for i, (_, why) in gc.items()}
-            lists["graph"] = sorted(
-                ((i, s) for i, (s, _) in gc.items()), key=lambda t: (-t[1], t[0])
-            )
+            lists["graph"] = sorted(((i, s) for i, (s, _) in gc.items()), key=_by_score)
         if "dense" in retrievers:
             # the encoder reads doses in context ("#90" says: a medication); BM25 would match
             # them literally across unrelated drugs, so the lexical query drops them
             dc = self.dense_candidates(request, summary, pool)
-            lists["dense"] = sorted(dc.items(), key=lambda t: (-t[1], t[0]))
+            lists["dense"] = sorted(dc.items(), key=_by_score)
         if "lexical" in retrievers:
             lc = self.lexical_candidates(strip_dosing(request), pool)
-            lists["lexical"] = sorted(lc.items(), key=lambda t: (-t[1], t[0]))
+            lists["lexical"] = sorted(lc.items(), key=_by_score)
         weight = {"graph": w.graph, "dense": w.dense, "lexical": w.lexical}
-        fused: dict[str, float] = defaultdict(float)
-        signals: dict[str, dict[str, Any]] = defaultdict(dict)
+        fused: dict[int, float] = defaultdict(float)
+        signals: dict[int, dict[str, Any]] = defaultdict(dict)
         for name, ranked in lists.items():
             rank = seen = 0
             last: float | None = None
             for item, s in ranked:
-                if not self._passes(item, filters):
+                if mask is not None and not mask[item]:
                     continue
                 seen += 1
                 if s != last:  # tied scores share a rank: other retrievers break the tie
@@ -332,16 +332,19 @@ class PrecedentEngine:
                     sig.update(graph_why.get(item, {}))
                 signals[item][name] = sig
         if rerank and w.rerank > 0 and fused:
-            fused = self._section_rerank(dict(fused), filters, signals)
-        ranked_items = sorted(fused.items(), key=lambda t: (-t[1], t[0]))
-        results = [self._precedent(i, s, signals[i]) for i, s in ranked_items[:k]]
+            fused = self._section_rerank(dict(fused), mask, signals)
+        ranked_items = sorted(fused.items(), key=_by_score)
+        results = self._precedents(ranked_items[:k], signals)
         vote = ranked_items[: w.governing_depth]
         summary = self._summary(results, concepts, vote, filters.exclude_letters)
         return Answer(results, summary, concepts)
 
     def _section_rerank(
-        self, fused: dict[str, float], filters: Filters, signals: dict[str, dict[str, Any]]
-    ) -> dict[str, float]:
+        self,
+        fused: dict[int, float],
+        mask: np.ndarray | None,
+        signals: dict[int, dict[str, Any]],
+    ) -> dict[int, float]:
         """One step of personalized PageRank on the item-section graph, seeded by the hits.
 
         The seed mass of the best `rerank_seeds` items flows to the sections they cite (MAXIMUS),
@@ -350,63 +353,73 @@ class PrecedentEngine:
         """
         w = self.weights
         a = self.arrays
-        seeds = sorted(fused.items(), key=lambda t: (-t[1], t[0]))[: w.rerank_seeds]
+        seeds = sorted(fused.items(), key=_by_score)[: w.rerank_seeds]
         total = sum(v for _, v in seeds) or 1.0
         mass = np.zeros(len(a.sections))
         for item, v in seeds:
-            secs = a.item_sections(a.pos[item])
+            secs = a.item_sections(item)
             if len(secs):
                 mass[secs] += (v / total) * a.idf[secs] / len(secs)
         support = a.support(mass)
-        nz = np.flatnonzero(support)
-        reach = {a.items[i] for i in nz[np.argsort(-support[nz], kind="stable")[: w.pool]]}
+        reach = {int(i) for i in _top(support, w.pool)}
         top_seed = max(fused.values()) or 1.0
-        top_support = float(support.max()) if len(nz) else 1.0
-        out: dict[str, float] = {}
+        top_support = float(support.max()) if reach else 1.0
+        out: dict[int, float] = {}
         for item in set(fused) | reach:
-            if item not in fused and not self._passes(item, filters):
+            if item not in fused and mask is not None and not mask[item]:
                 continue
-            sup = float(support[a.pos[item]]) / top_support
+            sup = float(support[item]) / top_support
             out[item] = (1 - w.rerank) * fused.get(item, 0.0) / top_seed + w.rerank * sup
             if sup:
                 signals[item]["section_rerank"] = {"support": round(sup, 4)}
         return out
 
-    def _precedent(self, item: str, score: float, why: dict[str, Any]) -> Precedent:
-        d = self.g.nodes[item]
-        secs = tuple(self.g.nodes[s]["label"] for s in self._sections(item))
-        rat = self.g.nodes[f"rationale:{d['letter']}/{d['position']}"]["text"]
-        snippet = rat if len(rat) <= 300 else rat[:297].rsplit(" ", 1)[0] + "..."
-        return Precedent(
-            d["letter"],
-            d["position"],
-            d["request"],
-            d["decision"],
-            score,
-            secs,
-            snippet,
-            why,
-            d.get("decision_date"),
-        )
+    def _precedents(
+        self, ranked: list[tuple[int, float]], signals: dict[int, dict[str, Any]]
+    ) -> list[Precedent]:
+        """Results with their text from SQLite (one indexed lookup per result)."""
+        a = self.arrays
+        out = []
+        for i, score in ranked:
+            row = self.store.db.execute(
+                "SELECT request, rationale FROM items WHERE id=?", (int(a.item_ids[i]),)
+            ).fetchone()
+            request, rat = row if row else ("", "")
+            snippet = rat if len(rat) <= 300 else rat[:297].rsplit(" ", 1)[0] + "..."
+            secs = tuple(a.label(a.sections[s]) for s in a.item_sections(i))
+            out.append(
+                Precedent(
+                    a.letter_of(i),
+                    a.position_in_letter(i),
+                    request,
+                    a.decision(i),
+                    score,
+                    secs,
+                    snippet,
+                    signals[i],
+                    a.date(i),
+                )
+            )
+        return out
 
     def _summary(
         self,
         results: list[Precedent],
         concepts: tuple[str, ...],
-        ranked: list[tuple[str, float]],
+        ranked: list[tuple[int, float]],
         exclude: frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
+        a = self.arrays
         c = Counter(r.decision for r in results)
         out: dict[str, Any] = {
             "treatment_concepts": [
-                {"id": x, "label": self.g.nodes[x].get("label") if x in self.g else x}
-                for x in concepts
+                {"id": x, "label": a.label(x) if x in a.concept_pos else x} for x in concepts
             ],
             "precedents": {"n": len(results), "upheld": c["upheld"], "overturned": c["overturned"]},
         }
-        if concepts and concepts[0] in self.g:
-            items = self.arrays.items_of(concepts[0], self.arrays.exclude_mask(exclude))
-            n_over = int(self.arrays.overturned[items].sum())
+        if concepts and concepts[0] in a.concept_pos:
+            items = a.items_of(concepts[0], a.exclude_mask(exclude))
+            n_over = int(a.overturned[items].sum())
             block: dict[str, Any] = {
                 "concept": concepts[0],
                 "n": len(items),
@@ -429,7 +442,7 @@ class PrecedentEngine:
 
     def governing_sections(
         self,
-        ranked: list[tuple[str, float]],
+        ranked: list[tuple[int, float]],
         concepts: tuple[str, ...] = (),
         exclude: frozenset[str] = frozenset(),
         top: int = 5,
@@ -440,29 +453,28 @@ class PrecedentEngine:
         concept's past items citing the section (so a well-known treatment's usual section wins
         unless the closest precedents say otherwise).
         """
+        a = self.arrays
         score: Counter[str] = Counter()
         count: Counter[str] = Counter()
-        if self.weights.concept_prior and concepts and concepts[0] in self.g:
-            a = self.arrays
+        if self.weights.concept_prior and concepts and concepts[0] in a.concept_pos:
             past = a.items_of(concepts[0], a.exclude_mask(exclude))
             if len(past):
                 prior = a.section_weights(past, idf=False) / len(past)
                 for sp in np.flatnonzero(prior):
                     score[a.sections[sp]] += self.weights.concept_prior * float(prior[sp])
         for r, (item, _) in enumerate(ranked, start=1):
-            secs = self._sections(item)
+            secs = [a.sections[s] for s in a.item_sections(item)]
             for sec in secs:
                 # the closest precedents speak loudest; an item's vote is split among its sections
                 score[sec] += 1.0 / r / len(secs)
                 count[sec] += 1
         out = []
         for sec, s in score.most_common(top):
-            node = self.g.nodes[sec]
             out.append(
                 {
-                    "section": node["label"],
+                    "section": a.label(sec),
                     "id": sec,
-                    "document": node.get("document"),
+                    "document": a.tables.sections[sec].get("document"),
                     "precedents_citing": count[sec],
                     "weight": round(s, 5),
                 }
@@ -470,6 +482,21 @@ class PrecedentEngine:
         return out
 
 
-def _match(node_id: str, attrs: dict[str, Any], needle: str) -> bool:
+def _by_score(t: tuple[int, float]) -> tuple[float, int]:
+    """Best score first; ties by position, i.e. by (letter key, item position)."""
+    return (-t[1], t[0])
+
+
+def _top(score: np.ndarray, n: int | None) -> np.ndarray:
+    """Positions of the `n` highest non-zero scores, best first (ties by position)."""
+    nz = np.flatnonzero(score)
+    if n is not None and len(nz) > n:
+        # argpartition finds the n-th best; keep everything tied with it, then sort stably
+        cut = -np.partition(-score[nz], n - 1)[n - 1]
+        nz = nz[score[nz] >= cut]
+    return nz[np.argsort(-score[nz], kind="stable")[: n or len(nz)]]
+
+
+def _match(node_id: str, label: str | None, needle: str) -> bool:
     n = needle.casefold()
-    return n in node_id.casefold() or n in str(attrs.get("label", "")).casefold()
+    return n in node_id.casefold() or n in str(label or "").casefold()

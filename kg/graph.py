@@ -225,48 +225,92 @@ def _broader(vocab: Vocabulary, cid: str) -> tuple[str, ...]:
     return drug_classes(cid)
 
 
+@dataclass(frozen=True)
+class ConceptFacts:
+    """A treatment concept as the graph shows it: label, broader concepts, category."""
+
+    id: str
+    label: str
+    parents: tuple[str, ...]  # broader concepts that are not themselves categories
+    category: str | None
+    category_label: str | None
+
+
+def concept_facts(cid: str, vocab: Vocabulary | None = None) -> ConceptFacts:
+    """What the graph records for one concept (the same for the graph and the query arrays)."""
+    vocab = vocab or load_vocabulary()
+    parents = tuple(p for p in _broader(vocab, cid) if vocab.category_of(p) != p)
+    cat = vocab.category_of(cid)
+    return ConceptFacts(cid, _label(vocab, cid), parents, cat, _label(vocab, cat) if cat else None)
+
+
 def _add_concept(g: nx.MultiDiGraph, vocab: Vocabulary, cid: str) -> None:
     """A treatment concept with its broader chain and its category."""
     if cid in g:
         return
-    _node(g, cid, TREATMENT, label=_label(vocab, cid))
-    for parent in _broader(vocab, cid):
-        if vocab.category_of(parent) == parent:
-            continue
+    f = concept_facts(cid, vocab)
+    _node(g, cid, TREATMENT, label=f.label)
+    for parent in f.parents:
         _add_concept(g, vocab, parent)
         _edge(g, cid, parent, BROADER)
-    cat = vocab.category_of(cid)
-    if cat:
-        _node(g, cat, CATEGORY, label=_label(vocab, cat))
-        _edge(g, cid, cat, IN_CATEGORY)
+    if f.category:
+        _node(g, f.category, CATEGORY, label=f.category_label)
+        _edge(g, cid, f.category, IN_CATEGORY)
 
 
-def _add_citation(g: nx.MultiDiGraph, inode: str, c: Citation, by: str) -> None:
+@dataclass(frozen=True)
+class CitationFacts:
+    """One citation normalized: its source, document, edition, sections and pages."""
+
+    by: str  # maximus | claims_administrator
+    source_id: str
+    source_label: str
+    document_id: str
+    document_label: str
+    edition_id: str
+    edition_label: str
+    edition: str
+    year: int | None
+    sections: tuple[tuple[str, str], ...]  # (section id, label as cited)
+    pages: tuple[tuple[str, str, int], ...]  # (page id, label, page)
+
+
+def citation_facts(c: Citation, by: str) -> CitationFacts:
+    """What the graph records for one citation (the same for the graph and the query arrays)."""
     from .normalize import normalize_guideline, normalize_section
 
     ref = normalize_guideline(c.guideline, c.document, c.year)
-    src = _node(g, ref.source_id, SOURCE, label=c.guideline)
-    doc = _node(g, ref.document_id, DOCUMENT, label=ref.label)
-    _edge(g, doc, src, FROM_SOURCE)
     edition = ref.edition or "unspecified"
-    ed = _node(
-        g,
-        f"{ref.document_id}@{edition}",
-        EDITION,
-        label=f"{ref.label} ({edition})",
-        year=c.year,
-        edition=edition,
+    ed = f"{ref.document_id}@{edition}"
+    return CitationFacts(
+        by,
+        ref.source_id,
+        c.guideline,
+        ref.document_id,
+        ref.label,
+        ed,
+        f"{ref.label} ({edition})",
+        edition,
+        c.year,
+        tuple((normalize_section(ref.document_id, s), s) for s in c.sections),
+        tuple((f"{ed}/p{p}", f"{ref.label} p.{p}", p) for p in c.pages),
     )
+
+
+def _add_citation(g: nx.MultiDiGraph, inode: str, c: Citation, by: str) -> None:
+    f = citation_facts(c, by)
+    src = _node(g, f.source_id, SOURCE, label=f.source_label)
+    doc = _node(g, f.document_id, DOCUMENT, label=f.document_label)
+    _edge(g, doc, src, FROM_SOURCE)
+    ed = _node(g, f.edition_id, EDITION, label=f.edition_label, year=f.year, edition=f.edition)
     _edge(g, ed, doc, EDITION_OF)
     _edge(g, inode, ed, CITES_EDITION, by=by)
-    for s in c.sections:
-        sid = normalize_section(ref.document_id, s)
-        _node(g, sid, SECTION, label=s, document=ref.document_id)
+    for sid, label in f.sections:
+        _node(g, sid, SECTION, label=label, document=f.document_id)
         _edge(g, sid, doc, SECTION_OF)
         _edge(g, inode, sid, CITES_SECTION, by=by)
-    for p in c.pages:
-        pid = f"{ed}/p{p}"
-        _node(g, pid, PAGE, label=f"{ref.label} p.{p}", page=p)
+    for pid, label, page in f.pages:
+        _node(g, pid, PAGE, label=label, page=page)
         _edge(g, pid, ed, PAGE_OF)
         _edge(g, inode, pid, CITES_PAGE, by=by)
 

@@ -15,6 +15,7 @@ from imr_graph.indexes import Indexes
 from imr_graph.ingest import ingest
 from imr_graph.precedent import Filters, PrecedentEngine
 from imr_graph.store import Store
+from kg import graph as G
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,10 @@ def test_filters_narrow_without_breaking_ranking(sample_engine: PrecedentEngine)
     assert len(odg.results) < len(sample_engine.query("Ambien", k=16).results)
     region = sample_engine.query("injection", k=16, filters=Filters(region="lumbar"))
     assert all(
-        "lumbar" in " ".join(sample_engine._out(f"item:{r.letter}/{r.item}", "concerns_region"))
+        "lumbar"
+        in " ".join(
+            G.out_nodes(sample_engine.store.graph, f"item:{r.letter}/{r.item}", G.CONCERNS_REGION)
+        )
         for r in region.results
     )
 
