@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from kg import graph as G
 from kg.model import letter_from_json
 
@@ -167,7 +169,7 @@ def _index_checks(store: Store, want: set[int]) -> list[Check]:
             return [_ok("indexes", "no search indexes (ingested with --no-index)")]
         return [_ok("indexes", "empty store, no search indexes")]
     try:
-        state, rat, req, lex = load_files(store)
+        state, rat, req, lex, arrays = load_files(store)
     except (EmbeddingsError, _NewerFormat, OSError, ValueError) as e:
         line = str(e).splitlines()[0] if str(e) else type(e).__name__
         if "reindex" not in line:
@@ -188,6 +190,7 @@ def _index_checks(store: Store, want: set[int]) -> list[Check]:
         ("rationale_vectors", rat_items),
         ("request_vectors", {int(i) for i in req.ids()}),
         ("lexical", {int(i) for i in lex.ids()}),
+        ("query_arrays", set(np.asarray(arrays.item_ids).tolist())),
     ):
         d = _diff(name, have, want)
         out.append(_fail(name, d) if d else _ok(name, f"{len(have)} items, same as the store"))

@@ -242,9 +242,12 @@ def remove(ident, store_dir, as_json) -> None:  # noqa: ANN001
 
     with Store.open(store_dir, create=False) as store, store.writing():
         letter = store.require_letter(ident)
+        # the store's own model; opening first brings the indexes in step, so that the
+        # removal is then applied to them alone (a crash in between is repaired on open)
+        idx = Indexes.open(store, _encoder(store.meta("model"))) if store.meta("model") else None
         ids = store.remove(letter.key)
-        if store.meta("model"):  # the store's own model: opening syncs the indexes and saves
-            Indexes.open(store, _encoder(store.meta("model")))
+        if idx is not None:
+            idx.apply(ids, [])
         counts = store.counts()
     if as_json:
         emit_json({"removed": letter.key, "items_removed": len(ids), "store": counts})

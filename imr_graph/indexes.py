@@ -36,12 +36,13 @@ from embeddings.atomic_files import atomic_write, fsync_dir
 from kg.model import Letter
 
 from .errors import StoreError
+from .graph_arrays import GraphArrays
 from .store import Store, StoreBusyError, lock_holder, lock_timeout
 
 WINDOW_BITS = 6  # vector id = item id << 6 | window number
 MAX_WINDOWS = 1 << WINDOW_BITS
 STATE_FILE = "indexes.json"
-INDEX_FORMAT = 2  # 1: files directly under index/; 2: index/<dir> named by indexes.json
+INDEX_FORMAT = 3  # 1: files under index/; 2: index/<dir> named by indexes.json; 3: + graph/
 _LEGACY_PARTS = ("rationales", "requests", "lexical")
 
 
@@ -63,7 +64,7 @@ def lexical_text(request: str, rationale: str) -> str:
 
 @dataclass
 class Indexes:
-    """Rationale vectors, request vectors and the BM25 index of one store."""
+    """Rationale vectors, request vectors, the BM25 index and the query arrays of one store."""
 
     store: Store
     encoder: Encoder
@@ -71,6 +72,7 @@ class Indexes:
     requests: VectorIndex
     lexical: LexicalIndex
     generation: int
+    arrays: GraphArrays
 
     @property
     def folder(self) -> Path:
@@ -133,11 +135,11 @@ class Indexes:
     @classmethod
     def _try_load(cls, store: Store, enc: Encoder) -> tuple[Indexes | None, str | None]:
         """(indexes, None) when in step with the store; else (loaded or None, one-line why)."""
-        with store.snapshot():  # generation and item ids from one SQL state
+        with store.snapshot():  # generation and item count from one SQL state
             gen = store.generation
-            want = {r[0] for r in store.db.execute("SELECT id FROM items")}
+            want = store.db.execute("SELECT count(*) FROM items").fetchone()[0]
         try:
-            state, rat, req, lex = load_files(store, enc.model_name)
+            state, rat, req, lex, arrays = load_files(store, enc.model_name)
         except _NewerFormat as e:
             raise StoreError(str(e)) from None
         except IndexMismatchError as e:
@@ -147,8 +149,8 @@ class Indexes:
                 f"search indexes of {store.path} are damaged or missing "
                 f"({_without_hint(str(e))}): run `imr-graph reindex`"
             )
-        idx = cls(store, enc, rat, req, lex, int(state["generation"]))
-        if idx.generation != gen or not _same_ids(idx, want):
+        idx = cls(store, enc, rat, req, lex, int(state["generation"]), arrays)
+        if idx.generation != gen or not _same_count(idx, want):
             return idx, (
                 f"search indexes of {store.path} are behind the store (index generation "
                 f"{idx.generation}, store {gen}): run `imr-graph reindex`"
@@ -165,6 +167,7 @@ class Indexes:
             VectorIndex(dim, encoder.model_name),
             LexicalIndex(),
             -1,
+            GraphArrays.build([]),
         )
 
     # ---- keeping in step -----------------------------------------------------------------
@@ -188,15 +191,31 @@ class Indexes:
             _encode(enc, cache, texts, show_progress, "embedding rationales")
             _encode(enc, cache, [req for req, _ in items], False, "embedding requests")
 
-    def apply(self, removed: list[int], added: list[int], show_progress: bool = False) -> None:
-        """Remove vectors of removed items, embed and add the added ones, then save."""
+    def apply(
+        self,
+        removed: list[int],
+        added: list[int],
+        show_progress: bool = False,
+        save: bool = True,
+    ) -> None:
+        """Remove removed items, embed and add the added ones, then save (unless told not to:
+        ingest saves at checkpoints, since a save rewrites every index file)."""
         with self.store.writing():
             if removed:
                 self._remove_items(removed)
             if added:
                 rows = self._rows(added)
                 self._add_rows(rows, show_progress)
-            self.save()
+            self._update_arrays(removed, added)
+            if save:
+                self.save()
+
+    def _update_arrays(self, removed: list[int], added: list[int]) -> None:
+        """Drop the letters of removed items, add (or replace) the letters of added ones."""
+        a = self.arrays
+        gone = {a.letter_of(int(p)) for p in a.positions(np.asarray(removed, np.int64)) if p >= 0}
+        keys = self.store.letter_keys_of_items(added)
+        self.arrays = a.updated(gone, self.store.iter_letters(sorted(keys)))
 
     def sync(self, show_progress: bool = False) -> None:
         """Make the indexes hold exactly the store's items."""
@@ -204,7 +223,7 @@ class Indexes:
             self._sync(show_progress)
 
     def _sync(self, show_progress: bool) -> None:
-        want = {r[0] for r in self.store.item_rows()}
+        want = {r[0] for r in self.store.db.execute("SELECT id FROM items")}
         have = {int(i) for i in self.lexical.ids()}
         have_vec = {item_of_window(int(v)) for v in self.rationales.ids()}
         have_req = {int(i) for i in self.requests.ids()}
@@ -215,6 +234,9 @@ class Indexes:
         if missing:
             self._remove_items(sorted(missing))
             self._add_rows(self._rows(sorted(missing)), show_progress)
+        if self.generation != self.store.generation or self.arrays.n != len(want):
+            # a replaced letter keeps its item ids, so only a rebuild is sure to be right
+            self.arrays = GraphArrays.build(self.store.iter_letters())
         self.save()
 
     def rebuild(self, show_progress: bool = False) -> None:
@@ -227,18 +249,24 @@ class Indexes:
                 fresh.lexical,
             )
             self._add_rows(self._rows(None), show_progress)
+            self.arrays = GraphArrays.build(self.store.iter_letters())
             self.save()
 
     def _rows(self, ids: list[int] | None) -> list[tuple[int, str, str]]:
-        rows = self.store.db.execute("SELECT id, request, rationale FROM items").fetchall()
+        sql = "SELECT id, request, rationale FROM items"
         if ids is None:
-            return rows
-        want = set(ids)
-        return [r for r in rows if r[0] in want]
+            return self.store.db.execute(sql).fetchall()
+        rows: list[tuple[int, str, str]] = []
+        for s in range(0, len(ids), 500):
+            part = list(ids[s : s + 500])
+            q = ",".join("?" * len(part))
+            rows.extend(self.store.db.execute(f"{sql} WHERE id IN ({q})", part).fetchall())
+        return rows
 
     def _remove_items(self, item_ids: list[int]) -> None:
         ids = set(item_ids)
-        vids = [int(v) for v in self.rationales.ids() if item_of_window(int(v)) in ids]
+        have = np.asarray(self.rationales.ids(), np.int64)
+        vids = have[np.isin(item_of_window(have), np.fromiter(ids, np.int64, len(ids)))]
         self.rationales.remove(vids)
         self.requests.remove(list(ids))
         self.lexical.remove(list(ids))
@@ -277,6 +305,8 @@ class Indexes:
             self.rationales.save(base / "rationales")
             self.requests.save(base / "requests")
             self.lexical.save(base / "lexical")
+            self.arrays.save(base / "graph")
+            fsync_dir(base / "graph")
             fsync_dir(base)
             state = {
                 "format": INDEX_FORMAT,
@@ -344,8 +374,11 @@ def index_dir(folder: Path, state: dict) -> Path:
 
 def load_files(
     store: Store, expected_model: str | None = None
-) -> tuple[dict, VectorIndex, VectorIndex, LexicalIndex]:
-    """Read indexes.json and the three indexes it points at (no model needed, no repair).
+) -> tuple[dict, VectorIndex, VectorIndex, LexicalIndex, GraphArrays]:
+    """Read indexes.json and the indexes and query arrays it points at (no model, no repair).
+
+    Before format 3 there were no saved query arrays: those sets read as behind the store,
+    so opening them rebuilds the arrays once.
 
     Raises IndexCorruptError when anything is missing or unreadable, IndexMismatchError when
     `expected_model` differs from the one the vectors were built with, and _NewerFormat for
@@ -371,12 +404,23 @@ def load_files(
             rat = VectorIndex.load(base / "rationales", expected_model=expected_model)
             req = VectorIndex.load(base / "requests", expected_model=expected_model)
             lex = LexicalIndex.load(base / "lexical")
+            arrays = _load_arrays(base / "graph", fmt)
         except IndexCorruptError:
             if attempt < 2 and _read_state(folder) != state:
                 continue  # a writer swapped the pointer (and removed these files) meanwhile
             raise
-        return state, rat, req, lex
+        return state, rat, req, lex, arrays
     raise AssertionError("unreachable")
+
+
+def _load_arrays(folder: Path, fmt: int) -> GraphArrays:
+    """The saved query arrays, memory-mapped; empty for sets saved before format 3."""
+    if fmt < 3:
+        return GraphArrays.build([])  # the count check then finds them behind: sync rebuilds
+    try:
+        return GraphArrays.load(folder, mmap=True)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise IndexCorruptError(f"query arrays at {folder} are unreadable ({e})") from None
 
 
 def _without_hint(msg: str) -> str:
@@ -389,8 +433,7 @@ def _with_hint(msg: str) -> str:
     return msg if "reindex" in msg else f"{msg}: run `imr-graph reindex`"
 
 
-def _same_ids(idx: Indexes, want: set[int]) -> bool:
-    lex = {int(i) for i in idx.lexical.ids()}
-    req = {int(i) for i in idx.requests.ids()}
-    rat = {item_of_window(int(v)) for v in idx.rationales.ids()}
-    return want == lex == req and rat <= want  # an item without text has no window
+def _same_count(idx: Indexes, want: int) -> bool:
+    """Cheap consistency on open: every part holds the store's item count (`check` compares
+    the ids themselves); the generation check catches every change made through imr-graph."""
+    return len(idx.lexical) == len(idx.requests) == idx.arrays.n == want

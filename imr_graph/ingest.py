@@ -9,6 +9,7 @@ time it takes to write them (a crash in between is repaired when the indexes are
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from .store import IngestReport, Store
 
 LETTER_SUFFIXES = (".pdf", ".txt", ".text")
 BATCH = 64
+CHECKPOINT_S = 60.0  # index files are rewritten at most this often during an ingest
 
 
 def letter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
@@ -66,9 +68,11 @@ def _ingest(
         bar = tqdm(total=len(files), desc="parsing", unit="letter")
     batch: list[Letter] = []
     seen: dict[str, str] = {}
+    unsaved = False
+    last_save = time.monotonic()
 
     def flush() -> None:
-        nonlocal n_added, n_removed
+        nonlocal n_added, n_removed, unsaved, last_save
         if not batch:
             return
         prepare = getattr(indexes, "prepare", None)
@@ -83,7 +87,13 @@ def _ingest(
         if indexes is not None and (removed_ids or added_ids):
             # the batch was embedded (with its progress bar) by prepare(): these are cache hits
             again = progress and prepare is None
-            indexes.apply(removed_ids, added_ids, show_progress=again)  # type: ignore[attr-defined]
+            # saving rewrites every index file (about 2 GB at 1e6 items), so it happens at
+            # checkpoints; a crash in between is repaired from the embedding cache on open
+            due = time.monotonic() - last_save >= CHECKPOINT_S
+            indexes.apply(removed_ids, added_ids, show_progress=again, save=due)  # type: ignore[attr-defined]
+            unsaved = not due
+            if due:
+                last_save = time.monotonic()
         batch.clear()
 
     for f in files:
@@ -112,6 +122,8 @@ def _ingest(
         if bar is not None:
             bar.update(1)
     flush()
+    if unsaved:
+        indexes.save()  # type: ignore[union-attr]
     if bar is not None:
         bar.close()
     return IngestReport(

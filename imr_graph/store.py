@@ -304,7 +304,51 @@ class Store:
         return self._letters
 
     def letter(self, key: str) -> Letter | None:
-        return self.letters().get(key)
+        if self._letters:
+            return self._letters.get(key)
+        row = self.db.execute("SELECT json FROM letters WHERE key=?", (key,)).fetchone()
+        return letter_from_json(json.loads(row[0])) if row else None
+
+    def iter_letters(self, keys: Iterable[str] | None = None, chunk: int = 500) -> Iterator[Letter]:
+        """Letters in key order (or those of `keys`), decoded a chunk at a time, not cached:
+        what index builds use, so that a large store is never held whole in memory."""
+        if keys is None:
+            last = ""
+            while True:
+                rows = self.db.execute(
+                    "SELECT key, json FROM letters WHERE key > ? ORDER BY key LIMIT ?",
+                    (last, chunk),
+                ).fetchall()
+                if not rows:
+                    return
+                for _, j in rows:
+                    yield letter_from_json(json.loads(j))
+                last = rows[-1][0]
+        else:
+            ks = list(keys)
+            for s in range(0, len(ks), chunk):
+                part = ks[s : s + chunk]
+                q = ",".join("?" * len(part))
+                rows = self.db.execute(
+                    f"SELECT json FROM letters WHERE key IN ({q}) ORDER BY key", part
+                ).fetchall()
+                for (j,) in rows:
+                    yield letter_from_json(json.loads(j))
+
+    def letter_keys_of_items(self, item_ids: Iterable[int]) -> set[str]:
+        """The letters the given item ids belong to (ids not in the store are ignored)."""
+        ids = list(item_ids)
+        out: set[str] = set()
+        for s in range(0, len(ids), 500):
+            part = ids[s : s + 500]
+            q = ",".join("?" * len(part))
+            out.update(
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT DISTINCT letter_key FROM items WHERE id IN ({q})", part
+                )
+            )
+        return out
 
     def find_letter(self, ident: str) -> Letter | None:
         """By case number, file stem, or item node id."""
@@ -314,10 +358,11 @@ class Store:
         got = self.letter(ident)
         if got:
             return got
-        for letter in self.letters().values():
-            if letter.letter == ident:
-                return letter
-        return None
+        row = self.db.execute(
+            "SELECT key FROM letters WHERE file=? OR case_number=? ORDER BY key LIMIT 1",
+            (ident, ident),
+        ).fetchone()
+        return self.letter(row[0]) if row else None
 
     def require_letter(self, ident: str) -> Letter:
         """find_letter, or a StoreError that names what was not found."""

@@ -249,7 +249,7 @@ def test_indexes_behind_the_store_are_detected(store_dir: Path, encoder: Encoder
         with pytest.raises(StoreError, match="behind the store.*reindex"):
             Indexes.open(s, encoder, repair=False)
     bad = {c.name for c in check_store(store_dir) if not c.ok}
-    assert bad == {"generation", "rationale_vectors", "request_vectors", "lexical"}
+    assert bad == {"generation", "rationale_vectors", "request_vectors", "lexical", "query_arrays"}
 
 
 def test_search_cli_repairs_when_the_lock_is_free_else_says_so(store_dir: Path) -> None:
