@@ -273,6 +273,7 @@ class GraphArrays:
     def __init__(self, tables: Tables, arrays: dict[str, np.ndarray]) -> None:
         self.tables = tables
         self.a = arrays
+        self._concept_cats: list[set[str]] | None = None
         self.n = len(arrays["item_ids"])
         self.concepts = list(tables.concepts)
         self.sections = list(tables.sections)
@@ -566,8 +567,13 @@ class GraphArrays:
         letters = _any_in_row(self.a["spec_ptr"], self.a["spec_idx"], targets)
         return letters[np.asarray(self.item_letter)] if self.n else np.zeros(0, bool)
 
-    def categories_of_concepts(self) -> list[set[str]]:
+    def concept_categories(self) -> list[set[str]]:
         """Each concept's categories, following broader concepts up (as kg.graph.categories)."""
+        if self._concept_cats is None:
+            self._concept_cats = self._categories_of_concepts()
+        return self._concept_cats
+
+    def _categories_of_concepts(self) -> list[set[str]]:
         memo: dict[str, set[str]] = {}
 
         def up(c: str, seen: frozenset[str]) -> set[str]:

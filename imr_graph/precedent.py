@@ -115,7 +115,6 @@ class PrecedentEngine:
         self._vec_cache: dict[str, np.ndarray] = {}
         self.arrays: GraphArrays = self.idx.arrays
         self._n_items = self.arrays.n
-        self._concept_cats: list[set[str]] | None = None
 
     # ---- helpers -------------------------------------------------------------------------
     def _idf(self, section: str) -> float:
@@ -125,59 +124,6 @@ class PrecedentEngine:
     def node_id(self, i: int) -> str:
         """The graph node id of item position i (what explanations and eval compare)."""
         return G.item_node(self.arrays.letter_of(i), self.arrays.position_in_letter(i))
-
-    # ---- filters -------------------------------------------------------------------------
-    def filter_mask(self, f: Filters) -> np.ndarray | None:
-        """Items that pass the filters (None when no filter is set), one numpy pass each."""
-        if not f.active():
-            return None
-        a = self.arrays
-        t = a.tables
-        ok = np.ones(a.n, bool)
-        if f.exclude_letters:
-            ok &= ~a.exclude_mask(f.exclude_letters)
-        if f.decision:
-            want = f.decision.lower()
-            codes = [i for i, d in enumerate(a.decisions) if d == want]
-            ok &= np.isin(np.asarray(a.a["item_decision"]), codes)
-        if f.date_from or f.date_to:
-            dates = np.asarray(a.a["letter_dates"])[np.asarray(a.item_letter)]
-            ok &= dates != ""
-            if f.date_from:
-                ok &= dates >= f.date_from
-            if f.date_to:
-                ok &= dates <= f.date_to
-        if f.guideline or f.document:
-            docs = np.ones(len(a.documents), bool)
-            for j, (did, d) in enumerate(t.documents.items()):
-                if f.guideline and d["source"].upper() != f.guideline.upper():
-                    docs[j] = False
-                if f.document and not _match(did, d["label"], f.document):
-                    docs[j] = False
-            ok &= a.rows_matching("mdoc", docs)
-        if f.section:
-            secs = np.array([_match(s, d["label"], f.section) for s, d in t.sections.items()], bool)
-            ok &= a.rows_matching("asec", secs)
-        if f.region:
-            regs = np.array([_match(r, lab, f.region) for r, lab in t.regions.items()], bool)
-            ok &= a.rows_matching("reg", regs)
-        if f.category:
-            if self._concept_cats is None:
-                self._concept_cats = a.categories_of_concepts()
-            cons = np.array(
-                [
-                    any(_match(c, t.categories.get(c, c), f.category) for c in cats)
-                    for cats in self._concept_cats
-                ],
-                bool,
-            )
-            ok &= a.rows_matching("req", cons)
-        if f.specialty:
-            specs = np.array(
-                [_match(s, lab, f.specialty) for s, lab in t.specialties.items()], bool
-            )
-            ok &= a.letters_matching_specialty(specs)
-        return ok
 
     # ---- retrievers ----------------------------------------------------------------------
     def graph_candidates(
@@ -299,7 +245,7 @@ class PrecedentEngine:
         concepts, regions = tuple(rc.treatments), tuple(rc.body_regions)
         w = self.weights
         pool = w.pool * (4 if filters.active() else 1)
-        mask = self.filter_mask(filters)
+        mask = filter_mask(self.arrays, filters)
         lists: dict[str, list[tuple[int, float]]] = {}
         graph_why: dict[int, dict[str, Any]] = {}
         if "graph" in retrievers:
@@ -480,6 +426,54 @@ class PrecedentEngine:
                 }
             )
         return out
+
+
+def filter_mask(a: GraphArrays, f: Filters) -> np.ndarray | None:
+    """Items that pass the filters (None when no filter is set), one numpy pass per filter."""
+    if not f.active():
+        return None
+    t = a.tables
+    ok = np.ones(a.n, bool)
+    if f.exclude_letters:
+        ok &= ~a.exclude_mask(f.exclude_letters)
+    if f.decision:
+        want = f.decision.lower()
+        codes = [i for i, d in enumerate(a.decisions) if d == want]
+        ok &= np.isin(np.asarray(a.a["item_decision"]), codes)
+    if f.date_from or f.date_to:
+        dates = np.asarray(a.a["letter_dates"])[np.asarray(a.item_letter)]
+        ok &= dates != ""
+        if f.date_from:
+            ok &= dates >= f.date_from
+        if f.date_to:
+            ok &= dates <= f.date_to
+    if f.guideline or f.document:
+        docs = np.ones(len(a.documents), bool)
+        for j, (did, d) in enumerate(t.documents.items()):
+            if f.guideline and d["source"].upper() != f.guideline.upper():
+                docs[j] = False
+            if f.document and not _match(did, d["label"], f.document):
+                docs[j] = False
+        ok &= a.rows_matching("mdoc", docs)
+    if f.section:
+        secs = np.array([_match(s, d["label"], f.section) for s, d in t.sections.items()], bool)
+        ok &= a.rows_matching("asec", secs)
+    if f.region:
+        regs = np.array([_match(r, lab, f.region) for r, lab in t.regions.items()], bool)
+        ok &= a.rows_matching("reg", regs)
+    if f.category:
+        cons = np.array(
+            [
+                any(_match(c, t.categories.get(c, c), f.category) for c in cats)
+                for cats in a.concept_categories()
+            ],
+            bool,
+        )
+        ok &= a.rows_matching("req", cons)
+    if f.specialty:
+        specs = np.array([_match(s, lab, f.specialty) for s, lab in t.specialties.items()], bool)
+        ok &= a.letters_matching_specialty(specs)
+    return ok
 
 
 def _by_score(t: tuple[int, float]) -> tuple[float, int]:

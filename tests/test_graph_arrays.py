@@ -1,0 +1,208 @@
+"""The query arrays say what the networkx graph says, survive updates and saves, and filter alike.
+
+The graph (kg.graph.build_graph) is the reference: the arrays are built separately from the same
+letters, so every relation the precedent engine reads is compared item by item.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+from corpus_paths import SAMPLE_DIR, shared_dir
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imr_graph.graph_arrays import _ARRAYS, GraphArrays
+from imr_graph.parse import parse_file
+from imr_graph.precedent import Filters, filter_mask
+from kg import graph as G
+from kg.model import Letter
+
+
+def _letters() -> list[Letter]:
+    """The sample, plus the real PDFs when ../shared is there (the filters need variety)."""
+    paths = sorted(SAMPLE_DIR.glob("*.txt"))
+    pdfs = sorted((shared_dir() / "data/external/dwc-imr-letters-imrcrawler/pdf").glob("*.pdf"))
+    return [parse_file(p) for p in [*paths, *pdfs[:60]]]
+
+
+@pytest.fixture(scope="module")
+def letters() -> list[Letter]:
+    return _letters()
+
+
+@pytest.fixture(scope="module")
+def graph(letters: list[Letter]) -> nx.MultiDiGraph:
+    return G.build_graph(letters)
+
+
+@pytest.fixture(scope="module")
+def arrays(letters: list[Letter]) -> GraphArrays:
+    return GraphArrays.build(letters)
+
+
+def _node(a: GraphArrays, i: int) -> str:
+    return G.item_node(a.letter_of(i), a.position_in_letter(i))
+
+
+def _same(x: GraphArrays, y: GraphArrays) -> None:
+    for name in _ARRAYS:
+        assert np.array_equal(np.asarray(x.a[name]), np.asarray(y.a[name])), name
+    assert x.tables == y.tables
+
+
+def test_every_item_relation_matches_the_graph(arrays: GraphArrays, graph: nx.MultiDiGraph):
+    items = [n for n, d in graph.nodes(data=True) if d["kind"] == G.ITEM]
+    assert arrays.n == len(items) > 0
+    assert sorted(_node(arrays, i) for i in range(arrays.n)) == sorted(items)
+    for i in range(arrays.n):
+        n = _node(arrays, i)
+        d = graph.nodes[n]
+        assert arrays.item_ids[i] == d["int_id"]
+        assert arrays.decision(i) == d["decision"]
+        assert arrays.date(i) == d.get("decision_date")
+        assert arrays.item_concepts(i) == G.out_nodes(graph, n, G.REQUESTS)
+        assert sorted(arrays.item_regions(i)) == sorted(G.out_nodes(graph, n, G.CONCERNS_REGION))
+        got = sorted(arrays.sections[s] for s in arrays.item_sections(i))
+        assert got == sorted(G.out_nodes(graph, n, G.CITES_SECTION, "maximus"))
+
+
+def test_inverse_relations_labels_and_hierarchy_match(arrays: GraphArrays, graph):
+    for nid, d in graph.nodes(data=True):
+        kind = d["kind"]
+        if kind == G.TREATMENT:
+            items = sorted(_node(arrays, i) for i in arrays.items_of(nid))
+            assert items == sorted(G.in_nodes(graph, nid, G.REQUESTS))
+            assert sorted(arrays.parents(nid)) == sorted(G.out_nodes(graph, nid, G.BROADER))
+            assert sorted(arrays.children.get(nid, [])) == sorted(G.in_nodes(graph, nid, G.BROADER))
+        if kind == G.SECTION and G.in_nodes(graph, nid, G.CITES_SECTION):
+            assert arrays.label(nid) == d["label"]
+        if kind in (G.TREATMENT, G.REGION, G.SPECIALTY, G.CATEGORY):
+            assert arrays.label(nid) == d["label"], nid
+    for s, sid in enumerate(arrays.sections):
+        citing = {
+            u
+            for u, _, e in graph.in_edges(sid, data=True)
+            if e["rel"] == G.CITES_SECTION and e.get("by") == "maximus"
+        }
+        assert {_node(arrays, i) for i in arrays.section_items(s)} == citing
+        assert arrays.idf[s] == pytest.approx(np.log((1 + arrays.n) / (1 + len(citing))))
+
+
+def test_ids_map_back_to_positions(arrays: GraphArrays) -> None:
+    pos = arrays.positions(np.asarray(arrays.item_ids)[::-1])
+    assert list(pos) == list(range(arrays.n))[::-1]
+    assert arrays.positions(np.array([-1, 7], np.int64)).tolist() == [-1, -1]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.data())
+def test_updates_equal_a_fresh_build(data: st.DataObject) -> None:
+    letters = _SMALL
+    keys = [x.key for x in letters]
+    first = data.draw(st.sets(st.sampled_from(keys)))
+    second = data.draw(st.sets(st.sampled_from(keys)))
+    drop = data.draw(st.sets(st.sampled_from(keys)))
+    by = {x.key: x for x in letters}
+    a = GraphArrays.build([by[k] for k in sorted(first)])
+    a = a.updated(drop, [by[k] for k in sorted(second)])
+    want = (set(first) - drop) | set(second)
+    _same(a, GraphArrays.build([by[k] for k in sorted(want)]))
+
+
+_SMALL = [parse_file(p) for p in sorted(SAMPLE_DIR.glob("*.txt"))]
+
+
+def test_save_and_memory_mapped_load_round_trip(arrays: GraphArrays, tmp_path: Path) -> None:
+    arrays.save(tmp_path / "graph")
+    loaded = GraphArrays.load(tmp_path / "graph", mmap=True)
+    assert isinstance(loaded.a["item_ids"], np.memmap)
+    _same(loaded, arrays)
+    (tmp_path / "graph" / "req_idx.npy").write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises((ValueError, OSError)):
+        GraphArrays.load(tmp_path / "graph")
+
+
+def _passes(g: nx.MultiDiGraph, item: str, f: Filters) -> bool:
+    """The reference: the filter semantics written as graph walks."""
+
+    def match(n: str, needle: str) -> bool:
+        return (
+            needle.casefold() in n.casefold()
+            or needle.casefold() in str(g.nodes[n].get("label", "")).casefold()
+        )
+
+    d = g.nodes[item]
+    if d["letter"] in f.exclude_letters:
+        return False
+    if f.decision and d["decision"] != f.decision:
+        return False
+    date = d.get("decision_date")
+    if f.date_from and (not date or date < f.date_from):
+        return False
+    if f.date_to and (not date or date > f.date_to):
+        return False
+    eds = G.out_nodes(g, item, G.CITES_EDITION, "maximus")
+    docs = [doc for e in eds for doc in G.out_nodes(g, e, G.EDITION_OF)]
+    if f.guideline and not any(
+        g.nodes[s]["label"].upper() == f.guideline.upper()
+        for doc in docs
+        for s in G.out_nodes(g, doc, G.FROM_SOURCE)
+    ):
+        return False
+    if f.document and not any(match(doc, f.document) for doc in docs):
+        return False
+    if f.section and not any(match(s, f.section) for s in G.out_nodes(g, item, G.CITES_SECTION)):
+        return False
+    if f.region and not any(match(r, f.region) for r in G.out_nodes(g, item, G.CONCERNS_REGION)):
+        return False
+    cats = G.categories(g, G.out_nodes(g, item, G.REQUESTS))
+    if f.category and not any(match(c, f.category) for c in cats):
+        return False
+    specs = G.out_nodes(g, G.letter_node(d["letter"]), G.REVIEWED_BY)
+    return not (f.specialty and not any(match(s, f.specialty) for s in specs))
+
+
+FILTERS = [
+    Filters(decision="upheld"),
+    Filters(decision="overturned"),
+    Filters(guideline="MTUS"),
+    Filters(guideline="odg"),
+    Filters(guideline="ACOEM"),
+    Filters(document="chronic pain"),
+    Filters(section="opioid"),
+    Filters(section="acupuncture"),
+    Filters(region="lumbar"),
+    Filters(region="knee"),
+    Filters(category="imaging"),
+    Filters(category="medication"),
+    Filters(specialty="orthopedic"),
+    Filters(specialty="internal"),
+    Filters(date_from="2017-01-05"),
+    Filters(date_to="2017-01-10"),
+    Filters(decision="upheld", guideline="MTUS", region="lumbar"),
+]
+
+
+@pytest.mark.parametrize(
+    "f", FILTERS, ids=lambda f: str({k: v for k, v in f.__dict__.items() if v})
+)
+def test_filters_agree_with_graph_walks(arrays: GraphArrays, graph, f: Filters) -> None:
+    mask = filter_mask(arrays, f)
+    assert mask is not None
+    got = {_node(arrays, i) for i in np.flatnonzero(mask)}
+    want = {n for n, d in graph.nodes(data=True) if d["kind"] == G.ITEM and _passes(graph, n, f)}
+    assert got == want
+    if arrays.n > 100:  # with the real letters every filter keeps some items and drops some
+        assert 0 < len(want) < arrays.n
+
+
+def test_excluding_letters(arrays: GraphArrays) -> None:
+    some = frozenset(str(k) for k in arrays.letter_keys[:3])
+    mask = filter_mask(arrays, Filters(exclude_letters=some))
+    assert mask is not None
+    assert {arrays.letter_of(i) for i in range(arrays.n) if not mask[i]} == set(some)
+    assert filter_mask(arrays, Filters()) is None
