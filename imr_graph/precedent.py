@@ -326,10 +326,14 @@ class PrecedentEngine:
         """Results with their text from SQLite (one indexed lookup per result)."""
         a = self.arrays
         out = []
-        for i, score in ranked:
-            row = self.store.db.execute(
-                "SELECT request, rationale FROM items WHERE id=?", (int(a.item_ids[i]),)
-            ).fetchone()
+        with self.store.snapshot():  # one SQL state for all the results
+            rows = [
+                self.store.db.execute(
+                    "SELECT request, rationale FROM items WHERE id=?", (int(a.item_ids[i]),)
+                ).fetchone()
+                for i, _ in ranked
+            ]
+        for (i, score), row in zip(ranked, rows, strict=True):
             request, rat = row if row else ("", "")
             snippet = rat if len(rat) <= 300 else rat[:297].rsplit(" ", 1)[0] + "..."
             secs = tuple(a.label(a.sections[s]) for s in a.item_sections(i))

@@ -58,7 +58,8 @@ def search(
                 best[iid] = (float(s), int(v))
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:k]
         scored = [(iid, s, vid) for iid, (s, vid) in ranked]
-    rows = item_lookup(store, [s[0] for s in scored])
+    with store.snapshot():  # one SQL state for all the hits
+        rows = item_lookup(store, [s[0] for s in scored])
     windows: dict[int, list[str]] = {}
     hits = []
     for iid, s, vid in scored:
