@@ -444,9 +444,10 @@ class GraphArrays:
             raise ValueError(f"{folder / TABLES}: unknown format")
         t = Tables(**{k: doc[k] for k in Tables.__dataclass_fields__})
         arrays = {
+            # a plain ndarray view of the map: np.memmap's __getitem__ costs ~1 us a call
             name: np.load(
                 folder / f"{name}.npy", mmap_mode="r" if mmap else None, allow_pickle=False
-            )
+            ).view(np.ndarray)
             for name in _ARRAYS
         }
         out = cls(t, arrays)
@@ -471,6 +472,13 @@ class GraphArrays:
     def _row(self, rel: str, i: int) -> np.ndarray:
         ptr = self.a[f"{rel}_ptr"]
         return self.a[f"{rel}_idx"][ptr[i] : ptr[i + 1]]
+
+    def rows(self, rel: str, items: np.ndarray) -> list[list[int]]:
+        """The `rel` targets of many items at once (one numpy gather, then Python lists)."""
+        ptr, flat = _take_rows(self.a[f"{rel}_ptr"], self.a[f"{rel}_idx"], np.asarray(items))
+        values = flat.tolist()
+        bounds = ptr.tolist()
+        return [values[bounds[j] : bounds[j + 1]] for j in range(len(items))]
 
     def item_concepts(self, i: int) -> list[str]:
         return [self.concepts[c] for c in self._row("req", i)]

@@ -160,7 +160,7 @@ class PrecedentEngine:
             own.append(a.items_of(c))
         shares: dict[int, float] = {}
         if own:
-            w = a.section_weights(np.unique(np.concatenate(own)))
+            w = a.section_weights(own[0] if len(own) == 1 else np.unique(np.concatenate(own)))
             total = w.sum() or 1.0
             for sp in np.argsort(-w, kind="stable")[: self.weights.sections]:
                 if w[sp] <= 0:
@@ -175,20 +175,30 @@ class PrecedentEngine:
             score[hit & (score > 0)] += 0.5
         best = _top(score, pool)
         out: dict[int, tuple[float, dict[str, Any]]] = {}
-        for i in best:
-            i = int(i)
+        region_pos = {a.region_pos[r] for r in rset if r in a.region_pos}
+        rows = zip(
+            best.tolist(),
+            score[best].tolist(),
+            a.rows("req", best),
+            a.rows("msec", best),
+            a.rows("reg", best),
+            strict=True,
+        )
+        for i, s, cons, secs, regs in rows:
             why: dict[str, Any] = {}
-            mine = [(reached[c], c) for c in a.item_concepts(i) if c in reached]
+            mine = [
+                (reached[a.concepts[c]], a.concepts[c]) for c in cons if a.concepts[c] in reached
+            ]
             if mine:
                 (_, relation), concept = max(mine, key=lambda t: (t[0][0], t[1]))
                 why.update(concept=concept, relation=relation)
-            shared = [int(sp) for sp in a.item_sections(i) if int(sp) in shares]
+            shared = [sp for sp in secs if sp in shares]
             if shared:
                 why["shared_sections"] = [a.sections[sp] for sp in shared]
                 why["section_share"] = round(sum(shares[sp] for sp in shared), 3)
-            if rset and rset & set(a.item_regions(i)):
+            if region_pos.intersection(regs):
                 why["region"] = sorted(rset)
-            out[i] = (float(score[i]), why)
+            out[i] = (s, why)
         return out
 
     def dense_candidates(self, request: str, summary: str | None, n: int) -> dict[int, float]:
