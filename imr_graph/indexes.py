@@ -403,7 +403,7 @@ def load_files(
         try:
             rat = VectorIndex.load(base / "rationales", expected_model=expected_model)
             req = VectorIndex.load(base / "requests", expected_model=expected_model)
-            lex = LexicalIndex.load(base / "lexical")
+            lex = LexicalIndex.load(base / "lexical", mmap=True)
             arrays = _load_arrays(base / "graph", fmt)
         except IndexCorruptError:
             if attempt < 2 and _read_state(folder) != state:

@@ -199,7 +199,7 @@ def _corrupt_vectors(d: Path) -> None:
 
 
 def _corrupt_lexical(d: Path) -> None:
-    (_index_base(d) / "lexical" / "lexical.jsonl").write_text('{"format_version": 1, "cou')
+    (_index_base(d) / "lexical" / "manifest.json").write_text('{"format_version": 2, "cou')
 
 
 def _delete_manifest(d: Path) -> None:
