@@ -401,8 +401,9 @@ def load_files(
             raise IndexCorruptError(f"{folder / STATE_FILE} has no generation")
         base = index_dir(folder, state)
         try:
-            rat = VectorIndex.load(base / "rationales", expected_model=expected_model)
-            req = VectorIndex.load(base / "requests", expected_model=expected_model)
+            # memory-mapped: opening costs no reading; a write copies what it changes
+            rat = VectorIndex.load(base / "rationales", expected_model=expected_model, mmap=True)
+            req = VectorIndex.load(base / "requests", expected_model=expected_model, mmap=True)
             lex = LexicalIndex.load(base / "lexical", mmap=True)
             arrays = _load_arrays(base / "graph", fmt)
         except IndexCorruptError:
