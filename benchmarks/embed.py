@@ -1,7 +1,11 @@
 """Embedding throughput: the cached, windowed pipeline against the raw sentence-transformers call.
 
-Run: python -m benchmarks.embed [PARAGRAPHS.txt] [--n 500] [--rounds 5]
+Run: python -m benchmarks.embed [PARAGRAPHS.txt] [--n 500] [--rounds 5] [--backend onnx-int8]
 The pipeline should keep at least 0.9 of the raw model's paragraphs/s on a cold cache.
+
+`--backend B` (repeatable; onnx, onnx-int8: see embeddings/backends.py) adds rows for
+that backend's raw encode and pipeline, timed in the same interleaved rounds, and a second
+table: single-query latency on one thread and the cosine of its vectors to the torch model's.
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from embeddings import EmbeddingCache, Encoder, encode_passages_with_cache
+from embeddings import EmbeddingCache, Encoder, encode_passages_with_cache, single_query_threads
+from embeddings.backends import BACKENDS
 
 LETTERS = Path("/work/shared/letters")
 CHUNK_WORDS = 80
 BATCH_SIZE = 64
+SINGLE_QUERIES = 50
 
 
 def cpu_model() -> str:
@@ -90,11 +97,44 @@ def timed(run: Callable[[], int]) -> tuple[float, float, int]:
     return time.perf_counter() - w0, time.process_time() - c0, sent
 
 
+def pipeline_run(encoder: Encoder, paragraphs: list[str]) -> Callable[[], int]:
+    """The real path: windows + a cold SQLite embedding cache, texts sent to the model."""
+
+    def run() -> int:
+        with tempfile.TemporaryDirectory() as tmp:
+            with EmbeddingCache(Path(tmp) / "cache.sqlite") as cache:
+                before = encoder.calls
+                encode_passages_with_cache(encoder, cache, paragraphs, batch_size=BATCH_SIZE)
+                return encoder.calls - before
+
+    return run
+
+
+def single_query_ms(encoder: Encoder, queries: list[str]) -> float:
+    """Median ms of `Encoder.encode([q])` inside `single_query_threads()` (one thread)."""
+    times = []
+    with single_query_threads():
+        encoder.encode(queries[:3])  # warm-up (and the one-thread ONNX session)
+        for q in queries:
+            t0 = time.perf_counter()
+            encoder.encode([q])
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    return 1000 * times[len(times) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("paragraphs", nargs="?", type=Path, help="text file, one paragraph a line")
     parser.add_argument("--n", type=int, default=500, help="number of paragraphs")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--backend",
+        action="append",
+        default=[],
+        choices=list(BACKENDS),
+        help="also time this optional backend (repeatable)",
+    )
     args = parser.parse_args()
 
     paragraphs, source = load_paragraphs(args.paragraphs, args.n)
@@ -112,18 +152,26 @@ def main() -> None:
         model.encode(by_length, batch_size=BATCH_SIZE, convert_to_numpy=True)
         return len(by_length)
 
-    def pipeline() -> int:
-        with tempfile.TemporaryDirectory() as tmp:
-            with EmbeddingCache(Path(tmp) / "cache.sqlite") as cache:
-                before = encoder.calls
-                encode_passages_with_cache(encoder, cache, paragraphs, batch_size=BATCH_SIZE)
-                return encoder.calls - before
-
     methods = [
         ("raw SentenceTransformer.encode", raw),
         ("raw, pre-sorted by length", raw_presorted),
-        ("pipeline: windows + cache (cold)", pipeline),
+        ("pipeline: windows + cache (cold)", pipeline_run(encoder, paragraphs)),
     ]
+    base_name = encoder.model_name
+    others: list[Encoder] = []
+    for backend in args.backend:
+        other = Encoder(f"{base_name}@{backend}")
+        other.encode(paragraphs[:BATCH_SIZE], batch_size=BATCH_SIZE)  # builds once, warm-up
+        others.append(other)
+
+        def backend_raw(m=other.model) -> int:  # noqa: ANN001 - bound per backend
+            m.encode(paragraphs, batch_size=BATCH_SIZE, normalize_embeddings=True)
+            return len(paragraphs)
+
+        methods += [
+            (f"{backend}: raw encode", backend_raw),
+            (f"{backend}: pipeline (cold)", pipeline_run(other, paragraphs)),
+        ]
     wall: dict[str, float] = {name: float("inf") for name, _ in methods}  # best round
     cpu: dict[str, float] = {name: float("inf") for name, _ in methods}
     sent: dict[str, int] = {}
@@ -150,6 +198,31 @@ def main() -> None:
             f"{name:<34} | {sent[name]:>10} | {wall[name]:>7.2f} | {rate:>7.1f} | "
             f"{wall[base] / wall[name]:>5.2f} | {cpu[name]:>6.2f} | {cpu[base] / cpu[name]:>9.2f}"
         )
+    if not others:
+        return
+
+    queries = paragraphs[:SINGLE_QUERIES]
+    reference = encoder.encode(paragraphs, batch_size=BATCH_SIZE)
+    print()
+    print(f"# single query: median of {len(queries)} one-paragraph encodes on one thread")
+    header = (
+        f"{'backend':<34} | {'1-query ms':>10} | {'x torch':>7} | "
+        f"{'mean cos to torch':>17} | {'min cos':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    torch_ms = single_query_ms(encoder, queries)
+    rows = [("torch fp32 (sentence-transformers)", torch_ms, "1.0000", "1.0000")]
+    for other in others:
+        ms = single_query_ms(other, queries)
+        vectors = other.encode(paragraphs, batch_size=BATCH_SIZE)
+        if vectors.shape == reference.shape:
+            cos = np.einsum("ij,ij->i", vectors, reference)
+            rows.append((str(other.backend), ms, f"{cos.mean():.4f}", f"{cos.min():.4f}"))
+        else:  # a backend with its own vector space: not comparable
+            rows.append((str(other.backend), ms, "n/a", "n/a"))
+    for label, ms, mean_cos, min_cos in rows:
+        print(f"{label:<34} | {ms:>10.1f} | {torch_ms / ms:>7.2f} | {mean_cos:>17} | {min_cos:>7}")
 
 
 if __name__ == "__main__":

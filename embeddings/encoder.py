@@ -10,8 +10,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from embeddings import backends
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from embeddings.backends import OnnxModel
 
 MODEL_ENV = "IMR_GRAPH_MODEL"
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -33,6 +37,8 @@ class Encoder:
 
     `model` is a sentence-transformers model name or a local folder; when omitted the
     `IMR_GRAPH_MODEL` environment variable, then the bundled all-MiniLM-L6-v2, is used.
+    A suffix `@onnx` or `@onnx-int8` runs that model with an optional faster
+    backend (`embeddings.backends`); the suffix is part of `model_name`.
     """
 
     def __init__(
@@ -44,6 +50,7 @@ class Encoder:
         overlap_tokens: int = OVERLAP_TOKENS,
     ) -> None:
         spec = str(model) if model is not None else os.environ.get(MODEL_ENV) or DEFAULT_MODEL_NAME
+        spec, self._backend = backends.split_spec(spec)
         if spec in _DEFAULT_ALIASES:
             self._model_name = DEFAULT_MODEL_NAME
             self._load_path: str | None = None
@@ -53,12 +60,16 @@ class Encoder:
         else:
             self._model_name = spec
             self._load_path = spec
+        self._base_name = self._model_name
+        if self._backend is not None:
+            backends.require(self._backend)  # a one-line error now, not after parsing
+            self._model_name = f"{self._base_name}@{self._backend}"
         if overlap_tokens < 0 or overlap_tokens >= window_tokens:
             raise ValueError("overlap_tokens must be in [0, window_tokens)")
         self._device = device
         self._window_tokens = window_tokens
         self._overlap_tokens = overlap_tokens
-        self._model: SentenceTransformer | None = None
+        self._model: SentenceTransformer | OnnxModel | None = None
         self._lock = threading.Lock()
         self.calls = 0
         """Number of texts actually sent to the model (lets callers verify caching)."""
@@ -73,8 +84,13 @@ class Encoder:
         return self._model_name
 
     @property
-    def model(self) -> SentenceTransformer:
-        """The underlying SentenceTransformer, loaded on first access."""
+    def backend(self) -> str | None:
+        """The optional backend (`onnx` or `onnx-int8`), None for the torch model."""
+        return self._backend
+
+    @property
+    def model(self) -> SentenceTransformer | OnnxModel:
+        """The underlying SentenceTransformer (or backend model), loaded on first access."""
         if self._model is None:
             with self._lock:
                 if self._model is None:
@@ -101,8 +117,14 @@ class Encoder:
         """Device the model runs on."""
         return str(self.model.device)
 
-    def _load(self) -> SentenceTransformer:
+    def _load(self) -> SentenceTransformer | OnnxModel:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        if self._backend is not None:
+            return backends.load(
+                self._backend,
+                self._base_name,
+                lambda: self._load_path or _default_model_path(),
+            )
         import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
