@@ -1,6 +1,6 @@
 """Vector index kinds on synthetic 384-d unit vectors: exact, IVF-SQ8 (ours), HNSW-SQ8.
 
-Run: python -m benchmarks.vector_index [--sizes 100000,1000000] [--data latent,clustered]
+Run: python -m benchmarks.vector_index [--sizes 50000,100000,1000000] [--data latent,clustered]
          [--queries 200] [--hnsw-max 1000000] [--hnsw-m 16] [--pair 1300000,1000000]
 
 For every data set and size: the exact index and the IVF-SQ8 index are built through

@@ -1,9 +1,113 @@
 """Nearest-neighbour index over int64 ids on FAISS: exact when small, IVF-SQ8 past a measured size.
 
-Parameters and the measured comparison (IVF-SQ8 vs HNSW-SQ8, recall and latency at 1e5 and 1e6)
-come from `python -m benchmarks.vector_index`; its table is to be pasted here (the run on the
-shared machine did not finish in the session that made this change). Scale figures with
-this index are in docs/benchmarks.md.
+Kinds. Up to APPROX_THRESHOLD (50_000) vectors: exact IndexIDMap2 over IndexFlatIP. Past it:
+IVF-SQ8 (IndexIVFScalarQuantizer, 8-bit per dimension, inner product, residuals to the list
+centroid), 392 bytes per vector with its id. "hnsw" (HNSWFlat, fp32) stays readable and
+writable for format-1 stores but "auto" never picks it again. At the project's top scale
+(1.3e6 rationale windows + 1e6 requests) the two indexes take 889 MiB on disk; loading both
+took 0.62 s and +899 MiB RSS, or with `mmap=True` 0.026 s and +40 MiB (+901 MiB once 200
+queries had touched every list); one query with k=200 on one thread: p50 8.3 ms, p95 9.0 ms
+(mapped 8.2 / 10.8), recall@10 0.960, recall@200 0.980 on the clustered data.
+
+Measured with `python -m benchmarks.vector_index --pair 1300000,1000000` on an Intel Xeon,
+2 cores shared with other people's jobs (load average 2-6 during the run, so latencies are
+indicative: a quieter run gave exact 1e5 11.1-11.4 ms, ivf 1e6 auto 7.7-8.4 ms), faiss 1.15.1;
+384-d unit vectors; 200 single queries, k=200, 1 OpenMP thread, in a fresh process. "latent":
+32-d Gaussian projected to 384-d (no cluster structure: IVF's hard case); "clust.": copies of
+500 base vectors plus N(0, 0.025) per dimension, renormalised, as benchmarks/scale.py fakes
+1e6 items (queries: half fresh copies, half the base vectors). IVF param nlist/nprobe, "auto"
+= this module's rule; codes/q = vectors compared per query; HNSW-SQ8 with M=16,
+efConstruction=40 (M=32 would not fit the memory target: ~650 bytes per vector).
+
+    data     n   index      param      r@10 r@200 p50 ms p95 ms codes/q
+    latent  5e4  exact      exact     1.000 1.000   8.22  13.75    50k
+    latent  5e4  ivf-sq8    1024/512  0.990 0.990   1.48   5.59    25k
+    latent  5e4  ivf-sq8    1024/auto 0.991 0.996   2.85   7.26    50k
+    latent  5e4  hnsw16-sq8 ef200     0.980 0.904   0.87   5.00   3.8k
+    latent  5e4  hnsw16-sq8 ef400     0.991 0.975   1.59   5.77   6.6k
+    latent  1e5  exact      exact     1.000 1.000  18.83  21.86   100k
+    latent  1e5  ivf-sq8    1024/512  0.992 0.992   3.75   7.74    50k
+    latent  1e5  ivf-sq8    1024/auto 0.993 0.996  11.67  13.77   100k
+    latent  1e5  hnsw16-sq8 ef200     0.969 0.859   0.93   5.07   4.1k
+    latent  1e5  hnsw16-sq8 ef400     0.991 0.954   1.71   5.96   7.2k
+    latent  1e6  exact      exact     1.000 1.000 217.75 227.10  1000k
+    latent  1e6  ivf-sq8    4096/205  0.910 0.795   4.54   8.88    51k
+    latent  1e6  ivf-sq8    4096/auto 0.964 0.911  12.32  15.12   100k
+    latent  1e6  ivf-sq8    4096/820  0.988 0.979  23.74  26.77   201k
+    latent  1e6  hnsw16-sq8 ef200     0.859 0.661   2.30   2.70   4.7k
+    latent  1e6  hnsw16-sq8 ef400     0.943 0.819   4.04   4.59   8.7k
+    clust.  5e4  exact      exact     1.000 1.000   5.02   7.16    50k
+    clust.  5e4  ivf-sq8    1024/512  0.982 0.998   1.26   1.44    25k
+    clust.  5e4  ivf-sq8    1024/auto 0.982 0.998   2.25   2.52    50k
+    clust.  5e4  hnsw16-sq8 ef200     0.957 0.976   0.22   0.33   0.5k
+    clust.  5e4  hnsw16-sq8 ef400     0.957 0.993   0.41   0.53   1.0k
+    clust.  1e5  exact      exact     1.000 1.000  15.39  16.16   100k
+    clust.  1e5  ivf-sq8    1024/512  0.970 0.999   3.38   4.02    50k
+    clust.  1e5  ivf-sq8    1024/auto 0.970 0.999   7.20   7.90   100k
+    clust.  1e5  hnsw16-sq8 ef200     0.943 0.986   0.20   0.29   0.4k
+    clust.  1e5  hnsw16-sq8 ef400     0.943 0.993   0.43   0.54   0.9k
+    clust.  1e6  exact      exact     1.000 1.000 148.80 151.01  1000k
+    clust.  1e6  ivf-sq8    4096/205  0.957 0.981   4.63   5.15    52k
+    clust.  1e6  ivf-sq8    4096/auto 0.957 0.981   8.68   8.92   100k
+    clust.  1e6  ivf-sq8    4096/820  0.957 0.981  17.05  17.91   203k
+    clust.  1e6  hnsw16-sq8 ef200     0.896 0.919   0.99   1.23   1.5k
+    clust.  1e6  hnsw16-sq8 ef400     0.909 0.939   1.25   1.44   1.8k
+
+Build (2 threads), disk, full load (time, RSS growth) and memory-mapped load (time, RSS after
+load > after the queries, p50 ms of the queries):
+
+    data     n   index      build s  MiB load s   RSS mmap s mmap RSS   p50
+    latent  5e4  exact         0.1    74  0.082    77  0.004     4>78   7.20
+    latent  5e4  ivf-sq8       4.4    21  0.023    21  0.003     4>24   2.43
+    latent  5e4  hnsw16-sq8   13.5    25  0.029    26  0.003     9>29   0.74
+    latent  1e5  exact         0.2   147  0.151   153  0.012    8>155  15.17
+    latent  1e5  ivf-sq8       5.3    40  0.041    41  0.007     5>43   7.60
+    latent  1e5  hnsw16-sq8   34.9    50  0.049    51  0.005    16>54   0.85
+    latent  1e6  exact         5.4  1472  1.317  1530  0.121  73>1539 158.83
+    latent  1e6  ivf-sq8      98.7   388  0.321   389  0.016   16>392  11.94
+    latent  1e6  hnsw16-sq8  630.8   504  0.392   505  0.050  150>519   1.68
+    clust.  5e4  exact         0.1    74  0.057    77  0.004     4>78   3.84
+    clust.  5e4  ivf-sq8       0.9    21  0.018    21  0.002     4>24   2.45
+    clust.  5e4  hnsw16-sq8    1.1    25  0.017    26  0.002     8>28   0.19
+    clust.  1e5  exact         0.1   147  0.114   153  0.007    8>155  11.34
+    clust.  1e5  ivf-sq8       1.5    40  0.029    41  0.003     5>43   7.21
+    clust.  1e5  hnsw16-sq8    7.7    50  0.034    51  0.005    16>54   0.19
+    clust.  1e6  exact         2.0  1472  1.014  1530  0.077  73>1539 113.91
+    clust.  1e6  ivf-sq8      30.7   388  0.269   389  0.014   16>392   9.46
+    clust.  1e6  hnsw16-sq8  155.5   504  0.392   505  0.047  150>519   0.68
+
+Decisions, from these numbers:
+
+- Threshold 50_000 (was 100_000): exact search with k=200 costs 3-8 ms at 5e4 but 11-19 ms
+  at 1e5, over the ~10 ms a single search may take, while IVF-SQ8 scanning every list at
+  1e5 costs 5-12 ms with recall@200 0.996-0.999. Below it results stay exact.
+- IVF-SQ8 over HNSW-SQ8: at 1e6 on the latent data HNSW's recall@200 is 0.66/0.82 (ef
+  200/400) against IVF's 0.91; it builds 5-6x slower (155-630 s against 31-99 s), takes 30%
+  more memory, cannot delete (tombstones) and its graph is read even when mapped (150 MiB
+  RSS). HNSW is faster on clustered data (1 ms) but at lower recall (0.94 against 0.98).
+- nlist = the power of two nearest 4*sqrt(n) (1024 at 5e4-1e5, 4096 at 1e6-1.3e6): at 1e6
+  with 12.5% of the codes scanned, 4096 lists gave recall@200 0.94 where 1024 gave 0.89.
+  k-means on 32 sampled vectors per list, 10 iterations: about half of the build time.
+- Search: the nearest lists until IVF_SCAN = 100_000 codes (FAISS max_codes; nprobe capped
+  at twice the mean-based count): ~8 ms, recall@200 0.91 (latent) / 0.98 (clustered, where
+  0.98 is the 8-bit ceiling: near-tied neighbours swap, hence recall@10 0.96). Counting codes
+  rather than lists bounds the time where clustered data makes lists uneven. `nprobe=` pins it.
+- Training: when "auto" first passes the threshold, on a sample of the vectors present and
+  arriving (3.8 s to switch at 1e5). Retrained from the decoded vectors once the collection is
+  RETRAIN_GROWTH (8) times what it was trained on. Back to exact at half the threshold
+  (0.2 s), so add/remove around the threshold does not retrain each time. Never trained on
+  fewer than IVF_MIN_TRAIN (1000) vectors: each dimension's 8-bit range comes from the
+  sample, and from a handful of vectors later ones would be clipped or erased.
+- Removal is real (IndexIVF.remove_ids, 8 ms at 1e6): no tombstones. Live ids are one sorted
+  int64 array (membership by searchsorted): loading builds no Python object per vector.
+  `reconstruct` under IVF-SQ8 decodes 8-bit codes and scans the lists' ids (8-18 ms at 1e6).
+- mmap: IVF lists via IO_FLAG_MMAP (read-only OnDiskInvertedLists; their per-query prefetch
+  threads are switched off: 7.8 -> 4.5 ms at 3e5), flat/HNSW codes via IO_FLAG_MMAP_IFC. The
+  first write (or save) copies the data into memory (0.15 s at 1e6), so a mapped index stays
+  writable; writing into IFC-mapped codes would abort() the process, hence the copy always.
+- Formats: 2 adds "ivf_sq8" (ids in ids-*.npz, `trained_count` in the manifest); format-1
+  stores (flat, hnsw with labels/dead) still load; under "auto", `compact()` turns a
+  format-1 HNSW store into the current kind.
 """
 
 from __future__ import annotations
@@ -28,7 +132,7 @@ APPROX_THRESHOLD = 50_000
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `imr-graph reindex`"
-# IVF-SQ8, the kind "auto" uses past the threshold (values from the table above)
+# IVF-SQ8, the kind "auto" uses past the threshold (values from the tables above)
 IVF_LISTS_PER_SQRT = 4  # nlist: the power of two nearest 4 * sqrt(n at training)
 IVF_MIN_LIST = 16  # ... but lists of at least 16 vectors on average (small forced thresholds)
 IVF_MIN_TRAIN = 1_000  # fewer vectors are kept exact whatever the policy: 8-bit ranges
