@@ -401,7 +401,7 @@ def load_files(
             raise IndexCorruptError(f"{folder / STATE_FILE} has no generation")
         base = index_dir(folder, state)
         try:
-            # memory-mapped: opening costs no reading; a write copies what it changes
+            # memory-mapped: opening reads nothing; the first write copies the index to memory
             rat = VectorIndex.load(base / "rationales", expected_model=expected_model, mmap=True)
             req = VectorIndex.load(base / "requests", expected_model=expected_model, mmap=True)
             lex = LexicalIndex.load(base / "lexical", mmap=True)
