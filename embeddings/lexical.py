@@ -48,6 +48,7 @@ import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
 from embeddings.atomic_files import atomic_write
+from embeddings.csr import copy_rows, take_rows
 from embeddings.errors import IndexCorruptError, IndexMismatchError
 
 FORMAT_VERSION = 2
@@ -116,58 +117,6 @@ def tokenizer_fingerprint(tokenizer: Callable[[str], list[str]]) -> str:
     tokenizer that made them (e.g. PyStemmer installed or not)."""
     tokens = tokenizer(_PROBE)
     return hashlib.sha256("\x1f".join(tokens).encode(*_UTF8)).hexdigest()[:16]
-
-
-def _copy_rows(
-    values: np.ndarray,
-    src_start: np.ndarray,
-    lens: np.ndarray,
-    out: np.ndarray,
-    dest_start: np.ndarray,
-) -> None:
-    """out[dest_start[i]:+lens[i]] = values[src_start[i]:+lens[i]] for every row i.
-
-    Rows that continue the previous one at both ends are merged first: a rebuild mostly
-    moves long runs of rows, which are plain slice copies; the rest is gathered in slices
-    of about _CHUNK_TOKENS values so temporaries stay small."""
-    if not len(lens):
-        return
-    joined = (src_start[1:] == src_start[:-1] + lens[:-1]) & (
-        dest_start[1:] == dest_start[:-1] + lens[:-1]
-    )
-    firsts = np.flatnonzero(np.concatenate([[True], ~joined]))
-    ends = np.cumsum(lens)
-    seg_lens = np.diff(np.concatenate([[0], ends[firsts - 1][1:], [ends[-1]]]))
-    src_start, dest_start, lens = src_start[firsts], dest_start[firsts], seg_lens
-    long = lens >= 4096
-    runs = (src_start[long].tolist(), dest_start[long].tolist(), lens[long].tolist())
-    for s, d, n in zip(*runs, strict=True):
-        out[d : d + n] = values[s : s + n]
-    src_start, dest_start, lens = src_start[~long], dest_start[~long], lens[~long]
-    ends = np.cumsum(lens)
-    r0 = 0
-    while r0 < len(lens):
-        base = int(ends[r0 - 1]) if r0 else 0
-        r1 = max(r0 + 1, int(np.searchsorted(ends, base + _CHUNK_TOKENS, side="right")))
-        r1 = min(r1, len(lens))
-        n = lens[r0:r1]
-        total = int(ends[r1 - 1]) - base
-        if total:
-            within = np.arange(total, dtype=np.int64) - np.repeat(ends[r0:r1] - n - base, n)
-            out[np.repeat(dest_start[r0:r1], n) + within] = values[
-                np.repeat(src_start[r0:r1], n) + within
-            ]
-        r0 = r1
-
-
-def _take_rows(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(ptr, values) of the CSR rows `rows`, in that order."""
-    lens = (ptr[1:] - ptr[:-1])[rows]
-    new_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(lens, out=new_ptr[1:])
-    out = np.empty(int(new_ptr[-1]), dtype=values.dtype)
-    _copy_rows(values, ptr[rows], lens, out, new_ptr[:-1])
-    return new_ptr, out
 
 
 def _row_of(dense_terms: np.ndarray, term: int) -> int:
@@ -477,8 +426,8 @@ class LexicalIndex:
         np.cumsum(lens[order], out=ptr[1:])
         out = np.empty(int(ptr[-1]), dtype=np.int32)
         n_live = len(live)
-        _copy_rows(tokens, doc_ptr[live], lens[:n_live], out, ptr[where[:n_live]])
-        _copy_rows(new_tokens, new_start, new_lens, out, ptr[where[n_live:]])
+        copy_rows(tokens, doc_ptr[live], lens[:n_live], out, ptr[where[:n_live]])
+        copy_rows(new_tokens, new_start, new_lens, out, ptr[where[n_live:]])
         return all_ids[order], ptr, out
 
     def _rebuild_vocab(self, tokens: np.ndarray) -> dict[str, Any]:
@@ -519,7 +468,7 @@ class LexicalIndex:
                 tokens = tokens.copy()  # never write into the current base
             for p0 in range(0, len(tokens), _CHUNK_TOKENS):  # in place, in slices
                 tokens[p0 : p0 + _CHUNK_TOKENS] = remap[tokens[p0 : p0 + _CHUNK_TOKENS]]
-            vp, vb = _take_rows(vp, vb, keep)
+            vp, vb = take_rows(vp, vb, keep)
             order = remap[order[used[order]]]
             out["_remapped"] = True
         out.update(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.csr import take_rows
 from kg import graph as G
 from kg.model import Letter
 from kg.vocab import load_vocabulary
@@ -97,15 +98,6 @@ def _csr(rows: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
     np.cumsum(lens, out=ptr[1:])
     idx = np.fromiter((x for r in rows for x in r), np.int64, count=int(ptr[-1]))
     return ptr, idx
-
-
-def _take_rows(ptr: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The CSR restricted to (and reordered as) `rows`, without a Python loop."""
-    lens = (ptr[1:] - ptr[:-1])[rows]
-    new_ptr = np.zeros(len(rows) + 1, np.int64)
-    np.cumsum(lens, out=new_ptr[1:])
-    src = np.repeat(ptr[:-1][rows] - new_ptr[:-1], lens) + np.arange(new_ptr[-1])
-    return new_ptr, np.asarray(idx)[src]
 
 
 def _parts_from_letters(letters: Iterable[Letter]) -> _Parts:
@@ -332,12 +324,12 @@ class GraphArrays:
             self.tables,
             [str(k) for k in keys[lrows]],
             [str(d) for d in np.asarray(a["letter_dates"])[lrows]],
-            _take_rows(a["spec_ptr"], a["spec_idx"], lrows),
+            take_rows(a["spec_ptr"], a["spec_idx"], lrows),
             np.asarray(a["item_ids"])[irows],
             new_l[np.asarray(a["item_letter"])[irows]],
             np.asarray(a["item_pos"])[irows],
             np.asarray(a["item_decision"])[irows],
-            {r: _take_rows(a[f"{r}_ptr"], a[f"{r}_idx"], irows) for r in ITEM_RELATIONS},
+            {r: take_rows(a[f"{r}_ptr"], a[f"{r}_idx"], irows) for r in ITEM_RELATIONS},
         )
 
     @classmethod
@@ -348,8 +340,8 @@ class GraphArrays:
         lrank = np.empty(len(keys), np.int64)
         lrank[lorder] = np.arange(len(keys))
         iorder = np.lexsort((p.item_pos, lrank[p.item_letter])) if len(p.item_ids) else _EMPTY
-        rel = {r: _take_rows(*p.rel[r], iorder) for r in ITEM_RELATIONS}
-        spec = _take_rows(*p.spec, lorder)
+        rel = {r: take_rows(*p.rel[r], iorder) for r in ITEM_RELATIONS}
+        spec = take_rows(*p.spec, lorder)
         # compact tables to what the items use (concepts with their broader chains)
         t = p.tables
         used_c = {list(t.concepts)[i] for i in np.unique(rel["req"][1])}
@@ -475,7 +467,7 @@ class GraphArrays:
 
     def rows(self, rel: str, items: np.ndarray) -> list[list[int]]:
         """The `rel` targets of many items at once (one numpy gather, then Python lists)."""
-        ptr, flat = _take_rows(self.a[f"{rel}_ptr"], self.a[f"{rel}_idx"], np.asarray(items))
+        ptr, flat = take_rows(self.a[f"{rel}_ptr"], self.a[f"{rel}_idx"], np.asarray(items))
         values = flat.tolist()
         bounds = ptr.tolist()
         return [values[bounds[j] : bounds[j + 1]] for j in range(len(items))]
@@ -548,10 +540,8 @@ class GraphArrays:
         """Per-section sum over items' MAXIMUS sections (inverse-frequency weighted or split)."""
         if not len(items):
             return np.zeros(len(self.sections))
-        starts, ends = self.sec_ptr[items], self.sec_ptr[np.asarray(items) + 1]
-        lens = ends - starts
-        take = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
-        flat = np.asarray(self.sec_idx)[take]
+        ptr, flat = take_rows(self.sec_ptr, self.sec_idx, np.asarray(items))
+        lens = np.diff(ptr)
         if idf:
             w = self.idf[flat]
         else:  # each item's vote split among its sections

@@ -1,0 +1,63 @@
+"""Gathering rows of CSR arrays (ptr, values) without a Python loop per row.
+
+Shared by the BM25 index (token ids per document) and the query arrays of imr_graph (targets
+per item): both keep variable-length rows as one flat array plus row offsets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CHUNK_VALUES = 1 << 23  # rows are gathered in slices of ~8M values to bound temporaries
+
+
+def copy_rows(
+    values: np.ndarray,
+    src_start: np.ndarray,
+    lens: np.ndarray,
+    out: np.ndarray,
+    dest_start: np.ndarray,
+) -> None:
+    """out[dest_start[i]:+lens[i]] = values[src_start[i]:+lens[i]] for every row i.
+
+    Rows that continue the previous one at both ends are merged first: a rebuild mostly
+    moves long runs of rows, which are plain slice copies; the rest is gathered in slices
+    of about CHUNK_VALUES values so temporaries stay small."""
+    if not len(lens):
+        return
+    joined = (src_start[1:] == src_start[:-1] + lens[:-1]) & (
+        dest_start[1:] == dest_start[:-1] + lens[:-1]
+    )
+    firsts = np.flatnonzero(np.concatenate([[True], ~joined]))
+    ends = np.cumsum(lens)
+    seg_lens = np.diff(np.concatenate([[0], ends[firsts - 1][1:], [ends[-1]]]))
+    src_start, dest_start, lens = src_start[firsts], dest_start[firsts], seg_lens
+    long = lens >= 4096
+    runs = (src_start[long].tolist(), dest_start[long].tolist(), lens[long].tolist())
+    for s, d, n in zip(*runs, strict=True):
+        out[d : d + n] = values[s : s + n]
+    src_start, dest_start, lens = src_start[~long], dest_start[~long], lens[~long]
+    ends = np.cumsum(lens)
+    r0 = 0
+    while r0 < len(lens):
+        base = int(ends[r0 - 1]) if r0 else 0
+        r1 = max(r0 + 1, int(np.searchsorted(ends, base + CHUNK_VALUES, side="right")))
+        r1 = min(r1, len(lens))
+        n = lens[r0:r1]
+        total = int(ends[r1 - 1]) - base
+        if total:
+            within = np.arange(total, dtype=np.int64) - np.repeat(ends[r0:r1] - n - base, n)
+            out[np.repeat(dest_start[r0:r1], n) + within] = values[
+                np.repeat(src_start[r0:r1], n) + within
+            ]
+        r0 = r1
+
+
+def take_rows(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(ptr, values) of the CSR rows `rows`, in that order."""
+    lens = (ptr[1:] - ptr[:-1])[rows]
+    new_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lens, out=new_ptr[1:])
+    out = np.empty(int(new_ptr[-1]), dtype=values.dtype)
+    copy_rows(values, ptr[rows], lens, out, new_ptr[:-1])
+    return new_ptr, out
