@@ -6,6 +6,12 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+from embeddings.errors import IndexCorruptError
+
+P = TypeVar("P")
+T = TypeVar("T")
 
 
 def atomic_write(final: Path, write: Callable[[Path], object]) -> None:
@@ -34,3 +40,17 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def load_consistently(read_pointer: Callable[[], P], load: Callable[[P], T]) -> T:
+    """Load the files a manifest names; retry once when they vanished because a concurrent
+    save swapped the manifest (and removed the old files) between the two reads."""
+    for attempt in range(2):
+        pointer = read_pointer()
+        try:
+            return load(pointer)
+        except IndexCorruptError:
+            if attempt == 0 and read_pointer() != pointer:
+                continue
+            raise
+    raise AssertionError("unreachable")

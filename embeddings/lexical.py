@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
-from embeddings.atomic_files import atomic_write
+from embeddings.atomic_files import atomic_write, load_consistently
 from embeddings.csr import copy_rows, take_rows
 from embeddings.errors import IndexCorruptError, IndexMismatchError
 
@@ -607,16 +607,10 @@ class LexicalIndex:
         folder = Path(directory)
         if not (folder / MANIFEST).exists() and (folder / LEGACY_FILE).exists():
             return cls._load_v1(folder / LEGACY_FILE, tokenizer, rebuild_hint)
-        for attempt in range(2):
-            manifest = _read_manifest(folder, rebuild_hint)
-            try:
-                return cls._from_files(folder, manifest, tokenizer, rebuild_hint, mmap)
-            except IndexCorruptError:
-                # A concurrent save may have swapped the manifest and removed the old files.
-                if attempt == 0 and _read_manifest(folder, rebuild_hint) != manifest:
-                    continue
-                raise
-        raise AssertionError("unreachable")
+        return load_consistently(
+            lambda: _read_manifest(folder, rebuild_hint),
+            lambda m: cls._from_files(folder, m, tokenizer, rebuild_hint, mmap),
+        )
 
     @classmethod
     def _from_files(

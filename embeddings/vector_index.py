@@ -124,7 +124,7 @@ import faiss
 import numpy as np
 from faiss.contrib.inspect_tools import get_invlist
 
-from embeddings.atomic_files import atomic_write
+from embeddings.atomic_files import atomic_write, load_consistently
 from embeddings.errors import IndexCorruptError, IndexMismatchError
 from embeddings.threads import single_query_threads
 
@@ -627,17 +627,16 @@ class VectorIndex:
         missing, unreadable or inconsistent.
         """
         folder = Path(directory)
-        for attempt in range(2):
-            manifest = read_manifest(folder, rebuild_hint)
-            _check_expected(folder, manifest, expected_model, expected_dim, rebuild_hint)
-            try:
-                return cls._from_files(folder, manifest, kind, approx_threshold, rebuild_hint, mmap)
-            except IndexCorruptError:
-                # A concurrent save may have swapped the manifest and removed the old files.
-                if attempt == 0 and read_manifest(folder, rebuild_hint) != manifest:
-                    continue
-                raise
-        raise AssertionError("unreachable")
+
+        def read() -> Manifest:
+            m = read_manifest(folder, rebuild_hint)
+            _check_expected(folder, m, expected_model, expected_dim, rebuild_hint)
+            return m
+
+        return load_consistently(
+            read,
+            lambda m: cls._from_files(folder, m, kind, approx_threshold, rebuild_hint, mmap),
+        )
 
     @classmethod
     def _from_files(
