@@ -203,19 +203,18 @@ class Indexes:
         with self.store.writing():
             if removed:
                 self._remove_items(removed)
-            if added:
-                rows = self._rows(added)
-                self._add_rows(rows, show_progress)
-            self._update_arrays(removed, added)
+            found = self.store.items_by_id(added)
+            if found:
+                self._add_rows([(i, r[2], r[4]) for i, r in found.items()], show_progress)
+            self._update_arrays(removed, {r[0] for r in found.values()})
             if save:
                 self.save()
 
-    def _update_arrays(self, removed: list[int], added: list[int]) -> None:
-        """Drop the letters of removed items, add (or replace) the letters of added ones."""
+    def _update_arrays(self, removed: list[int], added_letters: set[str]) -> None:
+        """Drop the letters of removed items, add (or replace) the `added_letters`."""
         a = self.arrays
         gone = {a.letter_of(int(p)) for p in a.positions(np.asarray(removed, np.int64)) if p >= 0}
-        keys = self.store.letter_keys_of_items(added)
-        self.arrays = a.updated(gone, self.store.iter_letters(sorted(keys)))
+        self.arrays = a.updated(gone, self.store.iter_letters(sorted(added_letters)))
 
     def sync(self, show_progress: bool = False) -> None:
         """Make the indexes hold exactly the store's items."""
@@ -253,15 +252,10 @@ class Indexes:
             self.save()
 
     def _rows(self, ids: list[int] | None) -> list[tuple[int, str, str]]:
-        sql = "SELECT id, request, rationale FROM items"
+        """(id, request, rationale) of the given items, or of all."""
         if ids is None:
-            return self.store.db.execute(sql).fetchall()
-        rows: list[tuple[int, str, str]] = []
-        for s in range(0, len(ids), 500):
-            part = list(ids[s : s + 500])
-            q = ",".join("?" * len(part))
-            rows.extend(self.store.db.execute(f"{sql} WHERE id IN ({q})", part).fetchall())
-        return rows
+            return self.store.db.execute("SELECT id, request, rationale FROM items").fetchall()
+        return [(i, r[2], r[4]) for i, r in self.store.items_by_id(ids).items()]
 
     def _remove_items(self, item_ids: list[int]) -> None:
         ids = set(item_ids)

@@ -10,7 +10,6 @@ concept's items, each section weighted by its inverse item frequency so that cat
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from embeddings import single_query_threads
-from kg import graph as G
 
 from .graph_arrays import GraphArrays
 from .indexes import Indexes, item_of_window
@@ -115,15 +113,6 @@ class PrecedentEngine:
         self._vec_cache: dict[str, np.ndarray] = {}
         self.arrays: GraphArrays = self.idx.arrays
         self._n_items = self.arrays.n
-
-    # ---- helpers -------------------------------------------------------------------------
-    def _idf(self, section: str) -> float:
-        pos = self.arrays.sec_pos.get(section)
-        return float(self.arrays.idf[pos]) if pos is not None else math.log(1 + self._n_items)
-
-    def node_id(self, i: int) -> str:
-        """The graph node id of item position i (what explanations and eval compare)."""
-        return G.item_node(self.arrays.letter_of(i), self.arrays.position_in_letter(i))
 
     # ---- retrievers ----------------------------------------------------------------------
     def graph_candidates(
@@ -336,15 +325,11 @@ class PrecedentEngine:
         """Results with their text from SQLite (one indexed lookup per result)."""
         a = self.arrays
         out = []
+        ids = [int(a.item_ids[i]) for i, _ in ranked]
         with self.store.snapshot():  # one SQL state for all the results
-            rows = [
-                self.store.db.execute(
-                    "SELECT request, rationale FROM items WHERE id=?", (int(a.item_ids[i]),)
-                ).fetchone()
-                for i, _ in ranked
-            ]
-        for (i, score), row in zip(ranked, rows, strict=True):
-            request, rat = row if row else ("", "")
+            rows = self.store.items_by_id(ids)
+        for (i, score), iid in zip(ranked, ids, strict=True):
+            _, _, request, _, rat = rows.get(iid, ("", 0, "", "", ""))
             snippet = rat if len(rat) <= 300 else rat[:297].rsplit(" ", 1)[0] + "..."
             secs = tuple(a.label(a.sections[s]) for s in a.item_sections(i))
             out.append(

@@ -27,18 +27,6 @@ class Hit:
         return asdict(self)
 
 
-def item_lookup(store: Store, ids: list[int]) -> dict[int, tuple[str, int, str, str, str]]:
-    if not ids:
-        return {}
-    q = ",".join("?" * len(ids))
-    rows = store.db.execute(
-        "SELECT id, letter_key, position, request, decision, rationale FROM items "
-        f"WHERE id IN ({q})",
-        ids,
-    ).fetchall()
-    return {r[0]: r[1:] for r in rows}
-
-
 def search(
     store: Store, query: str, k: int = 10, mode: str = "dense", indexes: Indexes | None = None
 ) -> list[Hit]:
@@ -59,7 +47,7 @@ def search(
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:k]
         scored = [(iid, s, vid) for iid, (s, vid) in ranked]
     with store.snapshot():  # one SQL state for all the hits
-        rows = item_lookup(store, [s[0] for s in scored])
+        rows = store.items_by_id([s[0] for s in scored])
     windows: dict[int, list[str]] = {}
     hits = []
     for iid, s, vid in scored:

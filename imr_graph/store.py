@@ -325,9 +325,7 @@ class Store:
                     yield letter_from_json(json.loads(j))
                 last = rows[-1][0]
         else:
-            ks = list(keys)
-            for s in range(0, len(ks), chunk):
-                part = ks[s : s + chunk]
+            for part in _chunks(list(keys), chunk):
                 q = ",".join("?" * len(part))
                 rows = self.db.execute(
                     f"SELECT json FROM letters WHERE key IN ({q}) ORDER BY key", part
@@ -335,19 +333,17 @@ class Store:
                 for (j,) in rows:
                     yield letter_from_json(json.loads(j))
 
-    def letter_keys_of_items(self, item_ids: Iterable[int]) -> set[str]:
-        """The letters the given item ids belong to (ids not in the store are ignored)."""
-        ids = list(item_ids)
-        out: set[str] = set()
-        for s in range(0, len(ids), 500):
-            part = ids[s : s + 500]
+    def items_by_id(self, item_ids: Iterable[int]) -> dict[int, tuple[str, int, str, str, str]]:
+        """id -> (letter key, position, request, decision, rationale), for the ids stored."""
+        out: dict[int, tuple[str, int, str, str, str]] = {}
+        for part in _chunks(list(item_ids)):
             q = ",".join("?" * len(part))
-            out.update(
-                r[0]
-                for r in self.db.execute(
-                    f"SELECT DISTINCT letter_key FROM items WHERE id IN ({q})", part
-                )
+            rows = self.db.execute(
+                "SELECT id, letter_key, position, request, decision, rationale FROM items "
+                f"WHERE id IN ({q})",
+                part,
             )
+            out.update((r[0], r[1:]) for r in rows)
         return out
 
     def find_letter(self, ident: str) -> Letter | None:
@@ -485,3 +481,9 @@ class Store:
                 if self._graph is not None:
                     remove_letter(self._graph, letter.key)
                     add_letter(self._graph, letter)
+
+
+def _chunks(values: list, size: int = 500) -> Iterator[list]:
+    """Slices short enough for one `IN (...)` (SQLite allows 32 766 variables; 500 is plenty)."""
+    for s in range(0, len(values), size):
+        yield values[s : s + size]
