@@ -144,7 +144,7 @@ def _parts_from_letters(letters: Iterable[Letter]) -> _Parts:
             ic = G.item_concepts(item)
             rel["req"].append([concept(c) for c in ic.treatments])
             for r in ic.regions:
-                label = G._label(vocab, r)
+                label = G.concept_label(vocab, r)
                 if r not in t.regions or label < t.regions[r]:
                     t.regions[r] = label
             rel["reg"].append([at("regions", r) for r in ic.regions])
@@ -266,6 +266,7 @@ class GraphArrays:
         self.tables = tables
         self.a = arrays
         self._concept_cats: list[set[str]] | None = None
+        self._sorted_ids: np.ndarray | None = None
         self.n = len(arrays["item_ids"])
         self.concepts = list(tables.concepts)
         self.sections = list(tables.sections)
@@ -344,24 +345,27 @@ class GraphArrays:
         spec = take_rows(*p.spec, lorder)
         # compact tables to what the items use (concepts with their broader chains)
         t = p.tables
-        used_c = {list(t.concepts)[i] for i in np.unique(rel["req"][1])}
+
+        def used(table: dict, idx: np.ndarray) -> set[str]:
+            names = list(table)  # once per table: indexing the dict's keys per entry is O(n^2)
+            return {names[i] for i in np.unique(idx)}
+
+        used_c = used(t.concepts, rel["req"][1])
         todo = list(used_c)
         while todo:
             for parent in t.concepts[todo.pop()]["parents"]:
                 if parent not in used_c:
                     used_c.add(parent)
                     todo.append(parent)
+        used_s = used(t.sections, rel["asec"][1])
         keep = {
             "concepts": used_c,
-            "sections": {list(t.sections)[i] for i in np.unique(rel["asec"][1])},
-            "regions": {list(t.regions)[i] for i in np.unique(rel["reg"][1])},
-            "documents": {list(t.documents)[i] for i in np.unique(rel["mdoc"][1])}
-            | {
-                t.sections[s]["document"]
-                for s in (list(t.sections)[i] for i in np.unique(rel["asec"][1]))
-            },
-            "specialties": {list(t.specialties)[i] for i in np.unique(spec[1])},
-            "decisions": {list(t.decisions)[i] for i in np.unique(p.item_decision)},
+            "sections": used_s,
+            "regions": used(t.regions, rel["reg"][1]),
+            "documents": used(t.documents, rel["mdoc"][1])
+            | {t.sections[s]["document"] for s in used_s},
+            "specialties": used(t.specialties, spec[1]),
+            "decisions": used(t.decisions, p.item_decision),
         }
         nt = Tables(categories=dict(t.categories))
         remaps: dict[str, np.ndarray] = {}
@@ -457,7 +461,9 @@ class GraphArrays:
         order = self.a["id_order"]
         if not self.n:
             return np.full(len(ids), -1, np.int64)
-        sorted_ids = self.item_ids[order]
+        if self._sorted_ids is None:  # gathered once, not on every query (8 MB at 1e6)
+            self._sorted_ids = self.item_ids[order]
+        sorted_ids = self._sorted_ids
         at = np.minimum(np.searchsorted(sorted_ids, ids), self.n - 1)
         return np.where(sorted_ids[at] == ids, order[at], -1)
 

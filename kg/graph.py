@@ -202,7 +202,7 @@ def _add_item(g: nx.MultiDiGraph, letter: Letter, item: Item, ln: str) -> None:
         _add_concept(g, vocab, cid)
         _edge(g, inode, cid, REQUESTS, rank=rank)
     for rid in concepts.regions:
-        _node(g, rid, REGION, label=_label(vocab, rid))
+        _node(g, rid, REGION, label=concept_label(vocab, rid))
         _edge(g, inode, rid, CONCERNS_REGION)
     for by, cites in zip(
         CITED_BY, (item.maximus_citations, item.claims_administrator_citations), strict=True
@@ -211,7 +211,8 @@ def _add_item(g: nx.MultiDiGraph, letter: Letter, item: Item, ln: str) -> None:
             _add_citation(g, inode, c, by)
 
 
-def _label(vocab: Vocabulary, cid: str) -> str:
+def concept_label(vocab: Vocabulary, cid: str) -> str:
+    """A vocabulary id's preferred label, else its id made readable (drug-library concepts)."""
     concept = vocab.get(cid)
     return concept.pref_label if concept else cid.split(":", 1)[-1].replace("-", " ")
 
@@ -241,7 +242,9 @@ def concept_facts(cid: str, vocab: Vocabulary | None = None) -> ConceptFacts:
     vocab = vocab or load_vocabulary()
     parents = tuple(p for p in _broader(vocab, cid) if vocab.category_of(p) != p)
     cat = vocab.category_of(cid)
-    return ConceptFacts(cid, _label(vocab, cid), parents, cat, _label(vocab, cat) if cat else None)
+    return ConceptFacts(
+        cid, concept_label(vocab, cid), parents, cat, concept_label(vocab, cat) if cat else None
+    )
 
 
 def _add_concept(g: nx.MultiDiGraph, vocab: Vocabulary, cid: str) -> None:
