@@ -21,7 +21,7 @@ from kg import graph as G
 from kg.model import Letter
 from kg.vocab import load_vocabulary
 
-FORMAT = 1
+FORMAT = 2  # 2: + concept_secs_* (format-1 sets derive them on load; the next save writes 2)
 TABLES = "tables.json"
 _EMPTY = np.empty(0, np.int64)
 # CSR relations of an item (ptr over items, idx into a table); "msec" = MAXIMUS sections
@@ -33,6 +33,8 @@ _RELATION_TABLE = {
     "asec": "sections",
     "mdoc": "documents",
 }
+# per concept: the sections its items cite, how many items cite each, and their split votes
+_CONCEPT_SECS = ("concept_secs_ptr", "concept_secs_idx", "concept_secs_n", "concept_secs_split")
 _ARRAYS = (
     "letter_keys",
     "letter_dates",
@@ -46,6 +48,7 @@ _ARRAYS = (
     "item_decision",
     *(f"{r}_{p}" for r in ITEM_RELATIONS for p in ("ptr", "idx")),
     *(f"{t}_items_{p}" for t in ("concept", "region", "section") for p in ("ptr", "idx")),
+    *_CONCEPT_SECS,
 )
 
 
@@ -404,6 +407,7 @@ class GraphArrays:
         ):
             ptr, idx = _inverse(arrays[f"{r}_ptr"], arrays[f"{r}_idx"], len(table))
             arrays[f"{name}_items_ptr"], arrays[f"{name}_items_idx"] = ptr, idx
+        arrays.update(_concept_sections(arrays, len(nt.concepts), len(nt.sections)))
         return cls(nt, arrays)
 
     # ---- persistence ---------------------------------------------------------------------
@@ -436,7 +440,8 @@ class GraphArrays:
     def load(cls, folder: Path, mmap: bool = True) -> GraphArrays:
         """Read a saved set; ValueError/OSError/KeyError when missing or inconsistent."""
         doc = json.loads((folder / TABLES).read_text())
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        fmt = doc.get("format") if isinstance(doc, dict) else None
+        if fmt not in (1, FORMAT):
             raise ValueError(f"{folder / TABLES}: unknown format")
         t = Tables(**{k: doc[k] for k in Tables.__dataclass_fields__})
         arrays = {
@@ -445,7 +450,10 @@ class GraphArrays:
                 folder / f"{name}.npy", mmap_mode="r" if mmap else None, allow_pickle=False
             ).view(np.ndarray)
             for name in _ARRAYS
+            if fmt == FORMAT or name not in _CONCEPT_SECS
         }
+        if fmt == 1:  # derived from the saved arrays (~1 s at 1e6) until the next save
+            arrays.update(_concept_sections(arrays, len(t.concepts), len(t.sections)))
         out = cls(t, arrays)
         if out.n != doc["items"] or len(out.letter_keys) != doc["letters"]:
             raise ValueError(f"{folder}: arrays do not match {TABLES}")
@@ -544,15 +552,55 @@ class GraphArrays:
 
     def section_weights(self, items: np.ndarray, idf: bool = True) -> np.ndarray:
         """Per-section sum over items' MAXIMUS sections (inverse-frequency weighted or split)."""
+        counts, split = self._section_sums(np.asarray(items, np.int64))
+        return counts * self.idf if idf else split
+
+    def _section_sums(
+        self, items: np.ndarray, mult: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(items citing each section, their votes split among their sections), each item
+        counted `mult` times (default once)."""
+        ns = len(self.sections)
         if not len(items):
-            return np.zeros(len(self.sections))
-        ptr, flat = take_rows(self.sec_ptr, self.sec_idx, np.asarray(items))
+            return np.zeros(ns), np.zeros(ns)
+        ptr, flat = take_rows(self.sec_ptr, self.sec_idx, items)
         lens = np.diff(ptr)
-        if idf:
-            w = self.idf[flat]
-        else:  # each item's vote split among its sections
-            w = np.repeat(1.0 / np.maximum(lens, 1), lens)
-        return np.bincount(flat, weights=w, minlength=len(self.sections))
+        m = np.ones(len(items)) if mult is None else np.asarray(mult, np.float64)
+        counts = np.bincount(flat, weights=np.repeat(m, lens), minlength=ns)
+        split = np.bincount(flat, weights=np.repeat(m / np.maximum(lens, 1), lens), minlength=ns)
+        return counts, split
+
+    def concept_section_weights(
+        self, concepts: Sequence[str], idf: bool = True, exclude: np.ndarray | None = None
+    ) -> np.ndarray:
+        """section_weights over the union of the concepts' items less `exclude`, from the
+        per-concept sums saved with the arrays: a common concept has 1e5 items at 1e6, so only
+        the items two concepts share, or excluded ones, are gathered to correct the sum."""
+        ns = len(self.sections)
+        pos = list(dict.fromkeys(self.concept_pos[c] for c in concepts if c in self.concept_pos))
+        counts, split = np.zeros(ns), np.zeros(ns)
+        ptr = self.a["concept_secs_ptr"]
+        for p in pos:
+            at = slice(int(ptr[p]), int(ptr[p + 1]))
+            idx = self.a["concept_secs_idx"][at]
+            counts[idx] += self.a["concept_secs_n"][at]
+            split[idx] += self.a["concept_secs_split"][at]
+        if len(pos) > 1 or exclude is not None:
+            lists = [self._inv("concept", p) for p in pos]
+            seen = np.zeros(self.n, np.int32)  # how many of the concepts hold each item
+            for items in lists:
+                seen[items] += 1  # a concept's items are unique
+            every = np.concatenate(lists) if lists else _EMPTY
+            odd = seen[every] > 1
+            if exclude is not None:
+                odd |= exclude[every]
+            fix = np.unique(every[odd])
+            keep = 1 if exclude is None else ~exclude[fix]
+            c2, s2 = self._section_sums(fix, seen[fix] - keep)
+            counts -= c2
+            split -= s2
+            split[split < 1e-9] = 0.0  # what the subtraction leaves of sections it emptied
+        return counts * self.idf if idf else split
 
     def support(self, section_mass: np.ndarray) -> np.ndarray:
         """Mass of every item: the sum of the masses of the sections it cites."""
@@ -592,6 +640,25 @@ class GraphArrays:
             return out
 
         return [up(c, frozenset({c})) for c in self.concepts]
+
+
+def _concept_sections(a: dict[str, np.ndarray], n_concepts: int, n_sections: int) -> dict:
+    """concept -> sections cited by its items, with item counts and split votes (CSR)."""
+    cptr, citems = a["concept_items_ptr"], np.asarray(a["concept_items_idx"])
+    sptr, flat = take_rows(a["msec_ptr"], a["msec_idx"], citems)
+    lens = np.diff(sptr)
+    owner = np.repeat(np.repeat(np.arange(n_concepts), np.diff(cptr)), lens)
+    keys, at = np.unique(owner * max(n_sections, 1) + flat, return_inverse=True)
+    ptr = np.zeros(n_concepts + 1, np.int64)
+    np.cumsum(np.bincount(keys // max(n_sections, 1), minlength=n_concepts), out=ptr[1:])
+    return {
+        "concept_secs_ptr": ptr,
+        "concept_secs_idx": (keys % max(n_sections, 1)).astype(np.int64),
+        "concept_secs_n": np.bincount(at, minlength=len(keys)).astype(np.int64),
+        "concept_secs_split": np.bincount(
+            at, weights=np.repeat(1.0 / np.maximum(lens, 1), lens), minlength=len(keys)
+        ),
+    }
 
 
 def _remap(m: np.ndarray, idx: np.ndarray) -> np.ndarray:

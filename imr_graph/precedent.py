@@ -128,7 +128,7 @@ class PrecedentEngine:
         a = self.arrays
         score = np.zeros(a.n)
         reached: dict[str, tuple[float, str]] = {}  # concept -> (score, relation)
-        own: list[np.ndarray] = []
+        own: list[str] = []
         for rank, c in enumerate(concepts):
             if c not in a.concept_pos:
                 continue
@@ -146,10 +146,10 @@ class PrecedentEngine:
                     score[items] = np.maximum(score[items], value * primary)
                 if value * primary > reached.get(concept, (0.0, ""))[0]:
                     reached[concept] = (value * primary, relation)
-            own.append(a.items_of(c))
+            own.append(c)
         shares: dict[int, float] = {}
         if own:
-            w = a.section_weights(own[0] if len(own) == 1 else np.unique(np.concatenate(own)))
+            w = a.concept_section_weights(own)
             total = w.sum() or 1.0
             for sp in np.argsort(-w, kind="stable")[: self.weights.sections]:
                 if w[sp] <= 0:
@@ -158,10 +158,9 @@ class PrecedentEngine:
                 score[a.section_items(int(sp))] += self.weights.section_boost * shares[int(sp)]
         rset = set(regions)
         if rset:
-            hit = np.zeros(a.n, bool)
-            for r in rset:
-                hit[a.region_items(r)] = True
-            score[hit & (score > 0)] += 0.5
+            near = np.concatenate([a.region_items(r) for r in sorted(rset)])
+            # an item in two of the regions appears twice: `+=` on a fancy index adds once
+            score[near[score[near] > 0]] += 0.5
         best = _top(score, pool)
         out: dict[int, tuple[float, dict[str, Any]]] = {}
         region_pos = {a.region_pos[r] for r in rset if r in a.region_pos}
@@ -402,9 +401,10 @@ class PrecedentEngine:
         score: Counter[str] = Counter()
         count: Counter[str] = Counter()
         if self.weights.concept_prior and concepts and concepts[0] in a.concept_pos:
-            past = a.items_of(concepts[0], a.exclude_mask(exclude))
+            gone = a.exclude_mask(exclude)
+            past = a.items_of(concepts[0], gone)
             if len(past):
-                prior = a.section_weights(past, idf=False) / len(past)
+                prior = a.concept_section_weights(concepts[:1], False, gone) / len(past)
                 for sp in np.flatnonzero(prior):
                     score[a.sections[sp]] += self.weights.concept_prior * float(prior[sp])
         for r, (item, _) in enumerate(ranked, start=1):
@@ -481,13 +481,41 @@ def _by_score(t: tuple[int, float]) -> tuple[float, int]:
 
 
 def _top(score: np.ndarray, n: int | None) -> np.ndarray:
-    """Positions of the `n` highest non-zero scores, best first (ties by position)."""
-    nz = np.flatnonzero(score)
+    """Positions of the `n` highest positive scores, best first (ties by position).
+
+    A strided sample guesses a cut that at least `n` scores reach, so that only the items
+    above it are compared (1 ms instead of 5 over 1e6 scores); if fewer reach it, the cut is 0.
+    """
+    nz = _above(score, _guess_cut(score, n)) if n is not None else _above(score, 0.0)
+    if n is not None and len(nz) < n:
+        nz = _above(score, 0.0)
+    vals = score[nz]
     if n is not None and len(nz) > n:
-        # argpartition finds the n-th best; keep everything tied with it, then sort stably
-        cut = -np.partition(-score[nz], n - 1)[n - 1]
-        nz = nz[score[nz] >= cut]
-    return nz[np.argsort(-score[nz], kind="stable")[: n or len(nz)]]
+        # the n-th best score; all above it, then the first of those tied with it by position
+        cut = -np.partition(-vals, n - 1)[n - 1]
+        above = vals > cut
+        tied = np.flatnonzero(vals == cut)[: n - int(above.sum())]
+        keep = np.sort(np.concatenate([np.flatnonzero(above), tied]))
+        nz, vals = nz[keep], vals[keep]
+    return nz[np.argsort(-vals, kind="stable")]
+
+
+TOP_SAMPLE = 8192  # scores read to guess the cut
+
+
+def _guess_cut(score: np.ndarray, n: int) -> float:
+    """A score that, judging by a strided sample, about 2n + 64 scores reach (0 when small)."""
+    stride = len(score) // TOP_SAMPLE
+    if stride < 4:
+        return 0.0
+    sample = score[::stride]
+    want = min(len(sample), (2 * n) // stride + 8)
+    return max(0.0, float(np.partition(sample, len(sample) - want)[len(sample) - want]))
+
+
+def _above(score: np.ndarray, cut: float) -> np.ndarray:
+    """Positions with a score >= cut, and > 0 (a bool mask first: flatnonzero on floats is slow)."""
+    return np.flatnonzero((score >= cut) & (score > 0) if cut > 0 else score > 0)
 
 
 def _match(node_id: str, label: str | None, needle: str) -> bool:

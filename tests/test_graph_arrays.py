@@ -6,6 +6,7 @@ letters, so every relation the precedent engine reads is compared item by item.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import networkx as nx
@@ -126,6 +127,34 @@ def test_updates_equal_a_fresh_build(data: st.DataObject) -> None:
 
 
 _SMALL = [parse_file(p) for p in sorted(SAMPLE_DIR.glob("*.txt"))]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_concept_section_sums_equal_gathering_the_items(arrays: GraphArrays, data) -> None:
+    """The saved per-concept sums, corrected for shared and excluded items, equal summing the
+    sections of every item of the concepts (what the graph retriever and the prior need)."""
+    concepts = data.draw(st.lists(st.sampled_from(arrays.concepts), max_size=4))
+    gone = data.draw(st.sets(st.sampled_from([str(k) for k in arrays.letter_keys])))
+    idf = data.draw(st.booleans())
+    mask = arrays.exclude_mask(frozenset(gone))
+    got = arrays.concept_section_weights(concepts, idf, mask)
+    union = np.unique(np.concatenate([arrays.items_of(c) for c in concepts] + [np.empty(0, int)]))
+    if mask is not None:
+        union = union[~mask[union]]
+    want = arrays.section_weights(union.astype(np.int64), idf)
+    assert np.allclose(got, want, rtol=0, atol=1e-9)
+    assert np.array_equal(got > 0, want > 1e-9)  # no residue of emptied sections
+
+
+def test_format_1_arrays_gain_their_concept_sums_on_load(arrays: GraphArrays, tmp_path: Path):
+    folder = tmp_path / "graph"
+    arrays.save(folder)
+    doc = json.loads((folder / "tables.json").read_text())
+    (folder / "tables.json").write_text(json.dumps({**doc, "format": 1}))
+    for name in ("concept_secs_ptr", "concept_secs_idx", "concept_secs_n", "concept_secs_split"):
+        (folder / f"{name}.npy").unlink()
+    _same(GraphArrays.load(folder), arrays)
 
 
 def test_save_and_memory_mapped_load_round_trip(arrays: GraphArrays, tmp_path: Path) -> None:
