@@ -39,20 +39,22 @@ def _fail(name: str, reason: str) -> Check:
     return Check(name, False, reason)
 
 
-def _ids(ids: set[int], limit: int = 3) -> str:
-    shown = ", ".join(str(i) for i in sorted(ids)[:limit])
+def _ids(ids: np.ndarray, limit: int = 3) -> str:
+    shown = ", ".join(str(i) for i in ids[:limit].tolist())
     return f"{len(ids)} ({shown}{', ...' if len(ids) > limit else ''})"
 
 
-def _diff(what: str, have: set[int], want: set[int]) -> str | None:
-    """None when equal, else one line saying what is extra and what is missing."""
-    if have == want:
+def _diff(what: str, have: np.ndarray, want: np.ndarray) -> str | None:
+    """None when the sorted unique id arrays are equal, else one line on what differs."""
+    if np.array_equal(have, want):
         return None
     parts = []
-    if have - want:
-        parts.append(f"{_ids(have - want)} not in the store")
-    if want - have:
-        parts.append(f"{_ids(want - have)} store items missing")
+    extra = np.setdiff1d(have, want, assume_unique=True)
+    lost = np.setdiff1d(want, have, assume_unique=True)
+    if len(extra):
+        parts.append(f"{_ids(extra)} not in the store")
+    if len(lost):
+        parts.append(f"{_ids(lost)} store items missing")
     return f"{what}: " + "; ".join(parts)
 
 
@@ -152,20 +154,21 @@ def _checks(store: Store, with_indexes: bool) -> list[Check]:
         out.append(_fail("graph", f"graph does not build: {type(e).__name__}: {e}"))
 
     if with_indexes:
-        out.extend(_index_checks(store, {r[0] for r in items}))
+        out.extend(_index_checks(store, [r[0] for r in items]))
     return out
 
 
-def _index_checks(store: Store, want: set[int]) -> list[Check]:
+def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
     from embeddings import EmbeddingsError
 
-    from .indexes import _NewerFormat, item_of_window, load_files
+    from .indexes import WINDOW_BITS, _NewerFormat, load_files, sorted_ids
 
+    want = sorted_ids(item_ids)
     gen = store.generation
     model = store.meta("model")
     folder = store.path / "index"
     if model is None and not folder.exists():
-        if want:
+        if len(want):
             return [_ok("indexes", "no search indexes (ingested with --no-index)")]
         return [_ok("indexes", "empty store, no search indexes")]
     try:
@@ -185,12 +188,12 @@ def _index_checks(store: Store, want: set[int]) -> list[Check]:
             f"indexes reflect generation {igen}, store is at {gen}: run `imr-graph reindex`",
         )
     )
-    rat_items = {item_of_window(int(v)) for v in rat.ids()}
+
     for name, have in (
-        ("rationale_vectors", rat_items),
-        ("request_vectors", {int(i) for i in req.ids()}),
-        ("lexical", {int(i) for i in lex.ids()}),
-        ("query_arrays", set(np.asarray(arrays.item_ids).tolist())),
+        ("rationale_vectors", sorted_ids(np.asarray(rat.ids(), np.int64) >> WINDOW_BITS)),
+        ("request_vectors", sorted_ids(req.ids())),
+        ("lexical", sorted_ids(lex.ids())),
+        ("query_arrays", sorted_ids(arrays.item_ids)),
     ):
         d = _diff(name, have, want)
         out.append(_fail(name, d) if d else _ok(name, f"{len(have)} items, same as the store"))

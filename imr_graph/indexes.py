@@ -222,17 +222,20 @@ class Indexes:
             self._sync(show_progress)
 
     def _sync(self, show_progress: bool) -> None:
-        want = {r[0] for r in self.store.db.execute("SELECT id FROM items")}
-        have = {int(i) for i in self.lexical.ids()}
-        have_vec = {item_of_window(int(v)) for v in self.rationales.ids()}
-        have_req = {int(i) for i in self.requests.ids()}
-        stale = (have | have_vec | have_req) - want
-        missing = want - (have & have_vec & have_req)
-        if stale:
-            self._remove_items(sorted(stale))
-        if missing:
-            self._remove_items(sorted(missing))
-            self._add_rows(self._rows(sorted(missing)), show_progress)
+        # sorted numpy id sets: Python sets of 1e6 ids took seconds and ~100 MB each
+        want = store_item_ids(self.store)
+        have = sorted_ids(self.lexical.ids())
+        have_vec = sorted_ids(np.asarray(self.rationales.ids(), np.int64) >> WINDOW_BITS)
+        have_req = sorted_ids(self.requests.ids())
+        every = sorted_ids(np.concatenate([have, have_vec, have_req]))
+        stale = np.setdiff1d(every, want, assume_unique=True)
+        complete = np.intersect1d(np.intersect1d(have, have_vec, True), have_req, True)
+        missing = np.setdiff1d(want, complete, assume_unique=True)
+        if len(stale):
+            self._remove_items(stale.tolist())
+        if len(missing):
+            self._remove_items(missing.tolist())
+            self._add_rows(self._rows(missing.tolist()), show_progress)
         if self.generation != self.store.generation or self.arrays.n != len(want):
             # a replaced letter keeps its item ids, so only a rebuild is sure to be right
             self.arrays = GraphArrays.build(self.store.iter_letters())
@@ -346,6 +349,18 @@ def _encode(
 
 class _NewerFormat(Exception):
     """indexes.json written by a newer imr-graph."""
+
+
+def store_item_ids(store: Store) -> np.ndarray:
+    """Every item id of the store, sorted (int64)."""
+    cur = store.db.execute("SELECT id FROM items ORDER BY id")
+    return np.fromiter((r[0] for r in cur), np.int64)
+
+
+def sorted_ids(ids: Iterable[int] | np.ndarray) -> np.ndarray:
+    """Sorted unique int64 ids (np.unique took 0.47 s on 1e6 ids here, sort + mask 0.01 s)."""
+    s = np.sort(np.asarray(ids, np.int64))
+    return s[np.concatenate([[True], s[1:] != s[:-1]])] if len(s) else s
 
 
 def _read_state(folder: Path) -> dict | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -21,6 +22,7 @@ from imr_graph.check import check_store
 from imr_graph.errors import StoreError
 from imr_graph.indexes import STATE_FILE, Indexes, _read_state, index_dir
 from imr_graph.ingest import ingest
+from imr_graph.parse import parse_file
 from imr_graph.search import search
 from imr_graph.store import Store, StoreBusyError
 
@@ -248,8 +250,15 @@ def test_indexes_behind_the_store_are_detected(store_dir: Path, encoder: Encoder
         s.remove(sorted(s.letters())[0])  # SQL moves on, the indexes are not saved
         with pytest.raises(StoreError, match="behind the store.*reindex"):
             Indexes.open(s, encoder, repair=False)
-    bad = {c.name for c in check_store(store_dir) if not c.ok}
-    assert bad == {"generation", "rationale_vectors", "request_vectors", "lexical", "query_arrays"}
+    bad = {c.name: c.reason for c in check_store(store_dir) if not c.ok}
+    assert set(bad) == {
+        "generation",
+        "rationale_vectors",
+        "request_vectors",
+        "lexical",
+        "query_arrays",
+    }
+    assert re.fullmatch(r"lexical: \d+ \(\d+(, \d+)*(, \.\.\.)?\) not in the store", bad["lexical"])
 
 
 def test_search_cli_repairs_when_the_lock_is_free_else_says_so(store_dir: Path) -> None:
@@ -338,3 +347,12 @@ def test_check_finds_sql_damage(store_dir: Path, sql: str, name: str) -> None:
     proc = cli("check", "--store", str(store_dir), "--no-index")
     assert proc.returncode == 1
     assert any(ln.startswith("FAIL") and name in ln for ln in proc.stdout.splitlines())
+
+
+def test_check_of_a_store_ingested_without_indexes(tmp_path: Path) -> None:
+    d = tmp_path / "store"
+    with Store.open(d) as s:
+        s.put_letters([parse_file(p) for p in sorted(SAMPLE_DIR.glob("*.txt"))[:2]])
+    checks = {c.name: c for c in check_store(d)}
+    assert all(c.ok for c in checks.values())
+    assert "no search indexes" in checks["indexes"].reason
