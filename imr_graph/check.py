@@ -160,10 +160,11 @@ def _checks(store: Store, with_indexes: bool) -> list[Check]:
 
 def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
     from embeddings import EmbeddingsError
+    from embeddings.csr import sorted_unique
 
-    from .indexes import WINDOW_BITS, _NewerFormat, load_files, sorted_ids
+    from .indexes import WINDOW_BITS, _NewerFormat, load_files
 
-    want = sorted_ids(item_ids)
+    want = sorted_unique(item_ids)
     gen = store.generation
     model = store.meta("model")
     folder = store.path / "index"
@@ -190,10 +191,10 @@ def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
     )
 
     for name, have in (
-        ("rationale_vectors", sorted_ids(np.asarray(rat.ids(), np.int64) >> WINDOW_BITS)),
-        ("request_vectors", sorted_ids(req.ids())),
-        ("lexical", sorted_ids(lex.ids())),
-        ("query_arrays", sorted_ids(arrays.item_ids)),
+        ("rationale_vectors", sorted_unique(np.asarray(rat.ids(), np.int64) >> WINDOW_BITS)),
+        ("request_vectors", sorted_unique(req.ids())),
+        ("lexical", sorted_unique(lex.ids())),
+        ("query_arrays", sorted_unique(arrays.item_ids)),
     ):
         d = _diff(name, have, want)
         out.append(_fail(name, d) if d else _ok(name, f"{len(have)} items, same as the store"))

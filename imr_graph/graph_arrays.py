@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.csr import take_rows
+from embeddings.csr import sorted_unique, take_rows
 from kg import graph as G
 from kg.model import Letter
 from kg.vocab import load_vocabulary
@@ -255,7 +255,7 @@ def _merge(parts: list[_Parts]) -> _Parts:
 def _inverse(ptr: np.ndarray, idx: np.ndarray, n_targets: int) -> tuple[np.ndarray, np.ndarray]:
     """target -> sorted unique items, from item -> targets."""
     rows = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
-    pairs = np.unique(np.asarray(idx) * (len(ptr) + 1) + rows)  # sorted by (target, item)
+    pairs = sorted_unique(np.asarray(idx) * (len(ptr) + 1) + rows)  # by (target, item)
     tgt, items = pairs // (len(ptr) + 1), pairs % (len(ptr) + 1)
     out_ptr = np.zeros(n_targets + 1, np.int64)
     np.cumsum(np.bincount(tgt, minlength=n_targets), out=out_ptr[1:])
@@ -351,7 +351,7 @@ class GraphArrays:
 
         def used(table: dict, idx: np.ndarray) -> set[str]:
             names = list(table)  # once per table: indexing the dict's keys per entry is O(n^2)
-            return {names[i] for i in np.unique(idx)}
+            return {names[i] for i in sorted_unique(idx).tolist()}
 
         used_c = used(t.concepts, rel["req"][1])
         todo = list(used_c)
@@ -594,7 +594,7 @@ class GraphArrays:
             odd = seen[every] > 1
             if exclude is not None:
                 odd |= exclude[every]
-            fix = np.unique(every[odd])
+            fix = sorted_unique(every[odd])
             keep = 1 if exclude is None else ~exclude[fix]
             c2, s2 = self._section_sums(fix, seen[fix] - keep)
             counts -= c2

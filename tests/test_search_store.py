@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from corpus_paths import SAMPLE_DIR
 
 from embeddings import Encoder
 from imr_graph.errors import StoreError
+from imr_graph.graph_arrays import _ARRAYS, GraphArrays
 from imr_graph.indexes import Indexes, item_of_window
 from imr_graph.ingest import ingest
 from imr_graph.search import search
@@ -66,6 +68,30 @@ def test_removing_a_letter_removes_its_vectors(indexed: tuple[Store, Indexes]) -
     assert all(
         h.letter != victim for h in search(store, "spinal cord stimulator", k=16, indexes=idx)
     )
+
+
+def test_deferred_array_updates_equal_a_rebuild(indexed: tuple[Store, Indexes]) -> None:
+    """apply(save=False), as ingest between checkpoints, only notes the changed letters; the
+    arrays read afterwards equal arrays built from the store, through add, re-add and remove."""
+    store, idx = indexed
+    keys = sorted(store.letters())
+    letters = {k: store.letter(k) for k in keys}
+    idx.apply(store.remove(keys[0]), [], save=False)  # in the arrays: dropped
+    *_, removed, added = store.put_letters([letters[keys[0]]])
+    idx.apply(removed, added, save=False)  # back
+    idx.apply(store.remove(keys[1]), [], save=False)
+    *_, removed, added = store.put_letters([letters[keys[1]]])
+    idx.apply(removed, added, save=False)
+    idx.apply(store.remove(keys[1]), [], save=False)  # added while pending, then removed
+    assert idx._gone and idx._added
+    fresh = GraphArrays.build(store.iter_letters())
+    got = idx.arrays
+    assert not idx._gone and not idx._added
+    assert got.n == fresh.n == sum(len(x.items) for k, x in letters.items() if k != keys[1])
+    for name in _ARRAYS:
+        assert np.array_equal(np.asarray(got.a[name]), np.asarray(fresh.a[name])), name
+    idx.save()
+    assert Indexes.open(store, idx.encoder, repair=False).arrays.n == fresh.n
 
 
 def test_reingest_embeds_nothing_twice(indexed: tuple[Store, Indexes], tmp_path: Path) -> None:
