@@ -333,6 +333,61 @@ def measure(workdir: Path, n_items: int, n_queries: int, profile: bool) -> dict:
     }
 
 
+# ---- update --------------------------------------------------------------------------------
+def update(workdir: Path, n_items: int) -> dict:
+    """One ingest batch of new letters into the built store, then their removal, through the
+    steps `imr_graph.ingest` takes (embed into the cache, put_letters, apply, save); the store
+    ends with the same letters it started with."""
+    from embeddings import Encoder
+    from imr_graph.indexes import Indexes
+    from imr_graph.ingest import BATCH
+    from imr_graph.store import Store
+
+    base = load_base(workdir)[0]
+    store = Store.open(workdir / f"store-{n_items}", create=False)
+    idx = Indexes.open(store, Encoder(), repair=False)
+    before = store.counts()["items"]
+    tag = f"UPD{time.time_ns() % 10**9:09d}"
+    batch = [
+        replace(
+            x,
+            case_number=f"{tag}-{i:03d}",
+            letter=f"{x.letter}-{tag}",
+            sha256=hashlib.sha256(f"{tag}:{i}:{x.sha256}".encode()).hexdigest(),
+            # new text, so the embedding cache misses as for letters never seen
+            items=tuple(
+                replace(it, request=f"{it.request} {tag}", rationale=f"{it.rationale} {tag}")
+                for it in x.items
+            ),
+        )
+        for i, x in enumerate(base[:BATCH])
+    ]
+    idx.encoder.encode(["warm up"])
+    t: dict[str, float] = {}
+    t0 = time.perf_counter()
+    idx.prepare(store.changed(batch))
+    t["embed"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    *_, removed, added = store.put_letters(batch)
+    t["sql"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    idx.apply(removed, added, save=False)
+    t["apply"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    idx.save()
+    t["save"] = time.perf_counter() - t0
+    grown = Indexes.open(store, idx.encoder, repair=False).arrays.n  # in step, or it raises
+    t0 = time.perf_counter()
+    gone = [i for x in batch for i in store.remove(x.key)]
+    idx.apply(gone, [], save=True)
+    t["remove"] = time.perf_counter() - t0
+    after = Indexes.open(store, idx.encoder, repair=False).arrays.n
+    store.close()
+    if grown != before + len(added) or after != before:
+        raise SystemExit(f"update: {before} -> {grown} -> {after} items")
+    return {"items": before, "letters": len(batch), "added_items": len(added), "t": t}
+
+
 # ---- orchestration -------------------------------------------------------------------------
 def run_child(args: list[str], timeout: float, mem_cap_mib: float, log: Path) -> dict | str:
     """Run this script in a child; a dict from its RESULT line, or why there is none."""
@@ -375,16 +430,20 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/imr-scale"))
     ap.add_argument("--reuse", action="store_true", help="keep stores built by an earlier run")
     ap.add_argument("--profile", action="store_true", help="pyinstrument 30 queries per point")
-    ap.add_argument("--child", choices=["build", "measure"], help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--update", action="store_true", help="also time one 64-letter ingest batch and its removal"
+    )
+    ap.add_argument("--child", choices=["build", "measure", "update"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     workdir: Path = args.workdir
     if args.child:
         n = int(args.items[0])
-        res = (
-            build(workdir, n)
-            if args.child == "build"
-            else measure(workdir, n, args.queries, args.profile)
-        )
+        if args.child == "build":
+            res = build(workdir, n)
+        elif args.child == "update":
+            res = update(workdir, n)
+        else:
+            res = measure(workdir, n, args.queries, args.profile)
         print("RESULT " + json.dumps(res), flush=True)
         return
 
@@ -393,6 +452,7 @@ def main() -> None:
     log = workdir / "children.log"
     cap = args.mem_cap_gib * 1024
     rows: list[tuple[int, dict | str, dict | str]] = []
+    updates: list[tuple[int, dict | str]] = []
     measured: list[tuple[int, dict, dict]] = []
     for n in [int(x) for x in args.items]:
         store_dir = workdir / f"store-{n}"
@@ -447,7 +507,40 @@ def main() -> None:
         rows.append((n, b, med))
         measured.append((n, b, med))
         (workdir / f"measure-{n}.json").write_text(json.dumps(reps))
+        if args.update:
+            u = run_child(
+                ["--child", "update", "--items", str(n), "--workdir", str(workdir)],
+                max(60.0, args.budget_s - (time.perf_counter() - t0)),
+                cap,
+                log,
+            )
+            updates.append((n, u))
     report(rows, measured, args)
+    if updates:
+        report_updates(updates)
+
+
+def report_updates(updates: list[tuple[int, dict | str]]) -> None:
+    print(
+        "\n# update (s): one ingest batch of 64 new letters into the store (embed with the model"
+        " on 2 threads,\n# SQL, index apply, save), then removing them again (remove, apply, save)"
+    )
+    h = (
+        f"{'items':>8} | {'new items':>9} | {'embed':>6} | {'SQL':>5} | {'apply':>5} |"
+        f" {'save':>5} | {'add total':>9} | {'remove':>6}"
+    )
+    print(h)
+    print("-" * len(h))
+    for n, u in updates:
+        if isinstance(u, str):
+            print(f"{n:>8} | not run: {u}")
+            continue
+        t = u["t"]
+        total = t["embed"] + t["sql"] + t["apply"] + t["save"]
+        print(
+            f"{u['items']:>8} | {u['added_items']:>9} | {t['embed']:>6.1f} | {t['sql']:>5.2f} |"
+            f" {t['apply']:>5.2f} | {t['save']:>5.1f} | {total:>9.1f} | {t['remove']:>6.1f}"
+        )
 
 
 def median_result(reps: list[dict]) -> dict:
