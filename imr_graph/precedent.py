@@ -504,7 +504,8 @@ TOP_SAMPLE = 8192  # scores read to guess the cut
 
 
 def _guess_cut(score: np.ndarray, n: int) -> float:
-    """A score that, judging by a strided sample, about 2n + 64 scores reach (0 when small)."""
+    """A score that, judging by a strided sample, about 2n + 8 strides of scores reach (0 when
+    the array is too small to sample)."""
     stride = len(score) // TOP_SAMPLE
     if stride < 4:
         return 0.0

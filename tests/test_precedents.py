@@ -7,13 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from corpus_paths import SAMPLE_DIR, all_letter_paths
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imr_graph.evaluate import evaluate
 from imr_graph.indexes import Indexes
 from imr_graph.ingest import ingest
-from imr_graph.precedent import Filters, PrecedentEngine
+from imr_graph.precedent import Filters, PrecedentEngine, _top
 from imr_graph.store import Store
 from kg import graph as G
 
@@ -178,3 +181,23 @@ def test_readable_output_and_json_agree(sample_engine: PrecedentEngine) -> None:
     assert [g["letter"] for g in out["by_letter"]] == list(
         dict.fromkeys(r["letter"] for r in out["results"])
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 120_000),
+    st.lists(st.sampled_from([0.0, 0.5, 1.5, 2.0, 3.0, 3.4]), min_size=1, max_size=6),
+    st.integers(1, 900),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_top_is_the_best_positive_scores_ties_by_position(
+    n: int, levels: list[float], k: int, continuous: bool, seed: int
+) -> None:
+    """_top's sampled cut never changes the answer: the k best positive scores, best first,
+    ties by position (sizes cross the sampling threshold; few levels make long ties)."""
+    rng = np.random.default_rng(seed)
+    score = rng.random(n) * (rng.random(n) < 0.3) if continuous else rng.choice(levels, n)
+    order = sorted((i for i in range(n) if score[i] > 0), key=lambda i: (-score[i], i))
+    assert _top(score, k).tolist() == order[:k]
+    assert _top(score, None).tolist() == order
