@@ -53,6 +53,11 @@ def copy_rows(
         r0 = r1
 
 
+def entry_rows(ptr: np.ndarray) -> np.ndarray:
+    """The row of every value of a CSR array (0 0 1 2 2 2 for ptr 0 2 3 6)."""
+    return np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+
+
 def take_rows(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
     """(ptr, values) of the CSR rows `rows`, in that order."""
     rows = np.asarray(rows, np.int64)

@@ -162,7 +162,7 @@ def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
     from embeddings import EmbeddingsError
     from embeddings.csr import sorted_unique
 
-    from .indexes import WINDOW_BITS, _NewerFormat, load_files
+    from .indexes import _NewerFormat, indexed_item_ids, load_files
 
     want = sorted_unique(item_ids)
     gen = store.generation
@@ -189,13 +189,8 @@ def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
             f"indexes reflect generation {igen}, store is at {gen}: run `imr-graph reindex`",
         )
     )
-
-    for name, have in (
-        ("rationale_vectors", sorted_unique(np.asarray(rat.ids(), np.int64) >> WINDOW_BITS)),
-        ("request_vectors", sorted_unique(req.ids())),
-        ("lexical", sorted_unique(lex.ids())),
-        ("query_arrays", sorted_unique(arrays.item_ids)),
-    ):
+    held = {**indexed_item_ids(rat, req, lex), "query_arrays": sorted_unique(arrays.item_ids)}
+    for name, have in held.items():
         d = _diff(name, have, want)
         out.append(_fail(name, d) if d else _ok(name, f"{len(have)} items, same as the store"))
     models = {rat.model_name, req.model_name, state.get("model")}

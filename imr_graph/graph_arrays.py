@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.csr import sorted_unique, take_rows
+from embeddings.csr import entry_rows, sorted_unique, take_rows
 from kg import graph as G
 from kg.model import Letter
 from kg.vocab import load_vocabulary
@@ -254,8 +254,7 @@ def _merge(parts: list[_Parts]) -> _Parts:
 
 def _inverse(ptr: np.ndarray, idx: np.ndarray, n_targets: int) -> tuple[np.ndarray, np.ndarray]:
     """target -> sorted unique items, from item -> targets."""
-    rows = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
-    pairs = sorted_unique(np.asarray(idx) * (len(ptr) + 1) + rows)  # by (target, item)
+    pairs = sorted_unique(np.asarray(idx) * (len(ptr) + 1) + entry_rows(ptr))  # (target, item)
     tgt, items = pairs // (len(ptr) + 1), pairs % (len(ptr) + 1)
     out_ptr = np.zeros(n_targets + 1, np.int64)
     np.cumsum(np.bincount(tgt, minlength=n_targets), out=out_ptr[1:])
@@ -278,7 +277,6 @@ class GraphArrays:
         self.specialties = list(tables.specialties)
         self.decisions = list(tables.decisions)
         self.concept_pos = {c: i for i, c in enumerate(self.concepts)}
-        self.sec_pos = {s: i for i, s in enumerate(self.sections)}
         self.region_pos = {r: i for i, r in enumerate(self.regions)}
         self.children: dict[str, list[str]] = {}
         for c, d in tables.concepts.items():
@@ -289,10 +287,8 @@ class GraphArrays:
         self.item_letter = arrays["item_letter"]
         over = self.decisions.index("overturned") if "overturned" in self.decisions else -1
         self.overturned = np.asarray(arrays["item_decision"]) == over
-        sp, si = arrays["msec_ptr"], arrays["msec_idx"]
-        self.sec_ptr, self.sec_idx = sp, si
-        sip = arrays["section_items_ptr"]
-        df = np.diff(sip).astype(np.float64)
+        self.sec_ptr, self.sec_idx = arrays["msec_ptr"], arrays["msec_idx"]
+        df = np.diff(arrays["section_items_ptr"]).astype(np.float64)
         self.idf = np.log((1 + self.n) / (1 + df))
 
     # ---- building ------------------------------------------------------------------------
@@ -318,9 +314,7 @@ class GraphArrays:
     def _without(self, letters: set[str]) -> _Parts:
         a = self.a
         keys = np.asarray(self.letter_keys)
-        keep_l = ~np.isin(keys, np.array(sorted(letters), dtype=keys.dtype)) if letters else None
-        if keep_l is None:
-            keep_l = np.ones(len(keys), bool)
+        keep_l = ~np.isin(keys, np.array(sorted(letters), dtype=keys.dtype))
         lrows = np.flatnonzero(keep_l)
         irows = np.flatnonzero(keep_l[np.asarray(a["item_letter"])])
         new_l = np.cumsum(keep_l) - 1
@@ -647,7 +641,7 @@ def _concept_sections(a: dict[str, np.ndarray], n_concepts: int, n_sections: int
     cptr, citems = a["concept_items_ptr"], np.asarray(a["concept_items_idx"])
     sptr, flat = take_rows(a["msec_ptr"], a["msec_idx"], citems)
     lens = np.diff(sptr)
-    owner = np.repeat(np.repeat(np.arange(n_concepts), np.diff(cptr)), lens)
+    owner = np.repeat(entry_rows(cptr), lens)
     keys, at = np.unique(owner * max(n_sections, 1) + flat, return_inverse=True)
     ptr = np.zeros(n_concepts + 1, np.int64)
     np.cumsum(np.bincount(keys // max(n_sections, 1), minlength=n_concepts), out=ptr[1:])
@@ -671,7 +665,6 @@ def _any_in_row(ptr: np.ndarray, idx: np.ndarray, targets: np.ndarray) -> np.nda
     idx = np.asarray(idx)
     if not len(idx) or not targets.any():
         return np.zeros(n, bool)
-    rows = np.repeat(np.arange(n), np.diff(ptr))
     out = np.zeros(n, bool)
-    out[rows[targets[idx]]] = True
+    out[entry_rows(ptr)[targets[idx]]] = True
     return out

@@ -12,6 +12,7 @@ while another process writes waits for that writer's save (up to the lock timeou
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import time
@@ -245,12 +246,10 @@ class Indexes:
     def _sync(self, show_progress: bool) -> None:
         # sorted numpy id sets: Python sets of 1e6 ids took seconds and ~100 MB each
         want = store_item_ids(self.store)
-        have = sorted_unique(self.lexical.ids())
-        have_vec = sorted_unique(np.asarray(self.rationales.ids(), np.int64) >> WINDOW_BITS)
-        have_req = sorted_unique(self.requests.ids())
-        every = sorted_unique(np.concatenate([have, have_vec, have_req]))
+        have = list(indexed_item_ids(self.rationales, self.requests, self.lexical).values())
+        every = sorted_unique(np.concatenate(have))
         stale = np.setdiff1d(every, want, assume_unique=True)
-        complete = np.intersect1d(np.intersect1d(have, have_vec, True), have_req, True)
+        complete = functools.reduce(lambda x, y: np.intersect1d(x, y, assume_unique=True), have)
         missing = np.setdiff1d(want, complete, assume_unique=True)
         if len(stale):
             self._remove_items(stale.tolist())
@@ -370,6 +369,17 @@ def _encode(
 
 class _NewerFormat(Exception):
     """indexes.json written by a newer imr-graph."""
+
+
+def indexed_item_ids(
+    rationales: VectorIndex, requests: VectorIndex, lexical: LexicalIndex
+) -> dict[str, np.ndarray]:
+    """The sorted item ids each index holds (rationale windows counted as their item)."""
+    return {
+        "rationale_vectors": sorted_unique(item_of_window(np.asarray(rationales.ids(), np.int64))),
+        "request_vectors": sorted_unique(requests.ids()),
+        "lexical": sorted_unique(lexical.ids()),
+    }
 
 
 def store_item_ids(store: Store) -> np.ndarray:

@@ -112,7 +112,6 @@ class PrecedentEngine:
         self.weights = weights
         self._vec_cache: dict[str, np.ndarray] = {}
         self.arrays: GraphArrays = self.idx.arrays
-        self._n_items = self.arrays.n
 
     # ---- retrievers ----------------------------------------------------------------------
     def graph_candidates(
@@ -321,7 +320,7 @@ class PrecedentEngine:
     def _precedents(
         self, ranked: list[tuple[int, float]], signals: dict[int, dict[str, Any]]
     ) -> list[Precedent]:
-        """Results with their text from SQLite (one indexed lookup per result)."""
+        """Results with their request and rationale from SQLite, read for all in one snapshot."""
         a = self.arrays
         out = []
         ids = [int(a.item_ids[i]) for i, _ in ranked]
@@ -486,8 +485,9 @@ def _top(score: np.ndarray, n: int | None) -> np.ndarray:
     A strided sample guesses a cut that at least `n` scores reach, so that only the items
     above it are compared (1 ms instead of 5 over 1e6 scores); if fewer reach it, the cut is 0.
     """
-    nz = _above(score, _guess_cut(score, n)) if n is not None else _above(score, 0.0)
-    if n is not None and len(nz) < n:
+    cut = _guess_cut(score, n) if n is not None else 0.0
+    nz = _above(score, cut)
+    if n is not None and len(nz) < n and cut > 0:
         nz = _above(score, 0.0)
     vals = score[nz]
     if n is not None and len(nz) > n:
