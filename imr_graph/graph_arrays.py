@@ -314,7 +314,9 @@ class GraphArrays:
     def _without(self, letters: set[str]) -> _Parts:
         a = self.a
         keys = np.asarray(self.letter_keys)
-        keep_l = ~np.isin(keys, np.array(sorted(letters), dtype=keys.dtype))
+        # dtype=str sizes the array to the longest key given: cast to the stored keys' width,
+        # a longer key would be cut and could match (and drop) a stored key it starts with
+        keep_l = ~np.isin(keys, np.array(sorted(letters), dtype=str))
         lrows = np.flatnonzero(keep_l)
         irows = np.flatnonzero(keep_l[np.asarray(a["item_letter"])])
         new_l = np.cumsum(keep_l) - 1

@@ -7,6 +7,7 @@ letters, so every relation the precedent engine reads is compared item by item.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import networkx as nx
@@ -127,6 +128,17 @@ def test_updates_equal_a_fresh_build(data: st.DataObject) -> None:
 
 
 _SMALL = [parse_file(p) for p in sorted(SAMPLE_DIR.glob("*.txt"))]
+
+
+def test_a_longer_key_does_not_replace_the_key_it_starts_with() -> None:
+    """Adding letter "K-2" beside "K" must keep "K": stored keys are a fixed-width array, and
+    a longer key cut to that width would match it."""
+    short = _SMALL[0]
+    longer = replace(_SMALL[1], case_number=f"{short.key}-2")
+    assert longer.key.startswith(short.key) and longer.key != short.key
+    a = GraphArrays.build([short]).updated(set(), [longer])
+    assert sorted(map(str, a.letter_keys)) == sorted([short.key, longer.key])
+    assert a.n == len(short.items) + len(longer.items)
 
 
 @settings(max_examples=40, deadline=None)
