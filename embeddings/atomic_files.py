@@ -42,15 +42,16 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def load_consistently(read_pointer: Callable[[], P], load: Callable[[P], T]) -> T:
-    """Load the files a manifest names; retry once when they vanished because a concurrent
-    save swapped the manifest (and removed the old files) between the two reads."""
-    for attempt in range(2):
+def load_consistently(read_pointer: Callable[[], P], load: Callable[[P], T], retries: int = 1) -> T:
+    """Load the files a manifest names; retry (up to `retries` times) when they vanished
+    because a concurrent save swapped the manifest (and removed the old files) between the
+    two reads."""
+    for attempt in range(retries + 1):
         pointer = read_pointer()
         try:
             return load(pointer)
         except IndexCorruptError:
-            if attempt == 0 and read_pointer() != pointer:
+            if attempt < retries and read_pointer() != pointer:
                 continue
             raise
     raise AssertionError("unreachable")

@@ -33,7 +33,7 @@ from embeddings import (
     VectorIndex,
     encode_with_cache,
 )
-from embeddings.atomic_files import atomic_write, fsync_dir
+from embeddings.atomic_files import atomic_write, fsync_dir, load_consistently
 from embeddings.csr import sorted_unique
 from kg.model import Letter
 
@@ -419,7 +419,8 @@ def load_files(
     indexes written by a newer imr-graph. A reader that races a save retries once.
     """
     folder = store.path / "index"
-    for attempt in range(3):
+
+    def read_state() -> dict:
         state = _read_state(folder)
         if state is None:
             if (folder / STATE_FILE).exists():
@@ -433,19 +434,18 @@ def load_files(
             )
         if not isinstance(state.get("generation"), int):
             raise IndexCorruptError(f"{folder / STATE_FILE} has no generation")
+        return state
+
+    def load(state: dict) -> tuple[dict, VectorIndex, VectorIndex, LexicalIndex, GraphArrays]:
         base = index_dir(folder, state)
-        try:
-            # memory-mapped: opening reads nothing; the first write copies the index to memory
-            rat = VectorIndex.load(base / "rationales", expected_model=expected_model, mmap=True)
-            req = VectorIndex.load(base / "requests", expected_model=expected_model, mmap=True)
-            lex = LexicalIndex.load(base / "lexical", mmap=True)
-            arrays = _load_arrays(base / "graph", fmt)
-        except IndexCorruptError:
-            if attempt < 2 and _read_state(folder) != state:
-                continue  # a writer swapped the pointer (and removed these files) meanwhile
-            raise
-        return state, rat, req, lex, arrays
-    raise AssertionError("unreachable")
+        # memory-mapped: opening reads nothing; the first write copies the index to memory
+        rat = VectorIndex.load(base / "rationales", expected_model=expected_model, mmap=True)
+        req = VectorIndex.load(base / "requests", expected_model=expected_model, mmap=True)
+        lex = LexicalIndex.load(base / "lexical", mmap=True)
+        return state, rat, req, lex, _load_arrays(base / "graph", state.get("format", 1))
+
+    # a writer may swap the pointer (and remove these files) between the two reads
+    return load_consistently(read_state, load, retries=2)
 
 
 def _load_arrays(folder: Path, fmt: int) -> GraphArrays:
