@@ -416,7 +416,7 @@ def load_files(
 
     Raises IndexCorruptError when anything is missing or unreadable, IndexMismatchError when
     `expected_model` differs from the one the vectors were built with, and _NewerFormat for
-    indexes written by a newer imr-graph. A reader that races a save retries once.
+    indexes written by a newer imr-graph. A reader that races saves retries up to twice.
     """
     folder = store.path / "index"
 
