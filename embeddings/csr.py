@@ -75,3 +75,12 @@ def sorted_unique(values: np.ndarray | list[int]) -> np.ndarray:
     not, against 0.01-0.06 s for sort + mask)."""
     s = np.sort(np.asarray(values, np.int64))
     return s[np.concatenate([[True], s[1:] != s[:-1]])] if len(s) else s
+
+
+def sorted_positions(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Where each of `values` stands in the sorted array `sorted_values`, -1 where absent."""
+    values = np.asarray(values)
+    at = np.searchsorted(sorted_values, values)
+    found = at < len(sorted_values)
+    found[found] = sorted_values[at[found]] == values[found]
+    return np.where(found, at, -1)

@@ -48,7 +48,7 @@ import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
 from embeddings.atomic_files import atomic_write, load_consistently
-from embeddings.csr import copy_rows, take_rows
+from embeddings.csr import copy_rows, sorted_positions, take_rows
 from embeddings.errors import IndexCorruptError, IndexMismatchError
 
 FORMAT_VERSION = 2
@@ -282,13 +282,11 @@ class LexicalIndex:
 
     def _base_positions(self, ids: np.ndarray) -> np.ndarray:
         """Base position of each id, -1 where absent or removed."""
-        doc_ids = self._a["doc_ids"]
-        pos = np.searchsorted(doc_ids, ids)
-        found = pos < len(doc_ids)
-        found[found] = doc_ids[pos[found]] == ids[found]
+        pos = sorted_positions(self._a["doc_ids"], ids)
         if self._dead is not None:
-            found[found] = ~self._dead[pos[found]]
-        return np.where(found, pos, -1)
+            hit = pos >= 0
+            pos[hit] = np.where(self._dead[pos[hit]], -1, pos[hit])
+        return pos
 
     def __len__(self) -> int:
         return self._n_base() - self._n_dead + len(self._pending)

@@ -125,6 +125,7 @@ import numpy as np
 from faiss.contrib.inspect_tools import get_invlist
 
 from embeddings.atomic_files import atomic_write, load_consistently
+from embeddings.csr import sorted_positions
 from embeddings.errors import IndexCorruptError, IndexMismatchError
 from embeddings.threads import single_query_threads
 
@@ -293,8 +294,7 @@ class VectorIndex:
     def __contains__(self, item: object) -> bool:
         if not isinstance(item, int | np.integer):
             return False
-        at = int(np.searchsorted(self._ids, int(item)))
-        return at < self._ids.size and int(self._ids[at]) == int(item)
+        return bool(sorted_positions(self._ids, np.array([int(item)], np.int64))[0] >= 0)
 
     def __repr__(self) -> str:
         return (
@@ -308,9 +308,8 @@ class VectorIndex:
     def _present(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ids, positions in `_ids`) of the live ones among `ids`, sorted and unique."""
         uniq = np.unique(ids)
-        at = np.searchsorted(self._ids, uniq)
-        ok = at < self._ids.size
-        ok[ok] = self._ids[at[ok]] == uniq[ok]
+        at = sorted_positions(self._ids, uniq)
+        ok = at >= 0
         return uniq[ok], at[ok]
 
     # ---- writes ------------------------------------------------------------------------

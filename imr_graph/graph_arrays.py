@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.csr import entry_rows, sorted_unique, take_rows
+from embeddings.csr import entry_rows, sorted_positions, sorted_unique, take_rows
 from kg import graph as G
 from kg.model import Letter
 from kg.vocab import load_vocabulary
@@ -467,9 +467,8 @@ class GraphArrays:
             return np.full(len(ids), -1, np.int64)
         if self._sorted_ids is None:  # gathered once, not on every query (8 MB at 1e6)
             self._sorted_ids = self.item_ids[order]
-        sorted_ids = self._sorted_ids
-        at = np.minimum(np.searchsorted(sorted_ids, ids), self.n - 1)
-        return np.where(sorted_ids[at] == ids, order[at], -1)
+        at = sorted_positions(self._sorted_ids, ids)
+        return np.where(at >= 0, order[at], -1)
 
     def _row(self, rel: str, i: int) -> np.ndarray:
         ptr = self.a[f"{rel}_ptr"]
