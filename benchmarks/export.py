@@ -23,8 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from imr_graph.parse import parse_file  # noqa: E402
-from imr_graph.store import Store  # noqa: E402
+from imr_graph.letters.parse import parse_file  # noqa: E402
+from imr_graph.store.sqlite import Store  # noqa: E402
 from kg import rdf  # noqa: E402
 from kg.model import Letter  # noqa: E402
 

@@ -15,8 +15,8 @@ import statistics
 import time
 from pathlib import Path
 
-from imr_graph.parse import parse_source
-from imr_graph.reading import read_source
+from imr_graph.letters.parse import parse_source
+from imr_graph.letters.read import read_source
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

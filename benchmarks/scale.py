@@ -4,7 +4,7 @@ For each scale point:
 
 1. build (own subprocess): the 145 real letters are copied with new case numbers
    (dataclasses.replace on Letter: case_number, letter, sha256) and written through the real
-   `Store.put_letters` in batches of `imr_graph.ingest.BATCH` letters. Vectors are perturbed
+   `Store.put_letters` in batches of `imr_graph.store.ingest.BATCH` letters. Vectors are perturbed
    copies of the real ones (the real rationale windows and requests are embedded once with the
    real Encoder, then Gaussian noise is added and the rows renormalised) put straight into
    `Indexes.rationales/requests`; the BM25 texts go into `Indexes.lexical`; the query arrays
@@ -74,8 +74,8 @@ def base_files(workdir: Path) -> tuple[Path, Path]:
 def prepare_base(workdir: Path) -> None:
     """Parse the real letters and embed their rationale windows and requests, once."""
     from embeddings import Encoder
-    from imr_graph.indexes import MAX_WINDOWS
-    from imr_graph.parse import parse_file
+    from imr_graph.index.indexes import MAX_WINDOWS
+    from imr_graph.letters.parse import parse_file
     from kg.model import letter_to_json
 
     letters_file, vectors_file = base_files(workdir)
@@ -143,10 +143,10 @@ def build(workdir: Path, n_items: int) -> dict:
     import faiss
 
     from embeddings import Encoder, LexicalIndex, VectorIndex
-    from imr_graph.graph_arrays import GraphArrays
-    from imr_graph.indexes import Indexes, lexical_text, window_id
-    from imr_graph.ingest import BATCH
-    from imr_graph.store import Store
+    from imr_graph.index.arrays import GraphArrays
+    from imr_graph.index.indexes import Indexes, lexical_text, window_id
+    from imr_graph.store.ingest import BATCH
+    from imr_graph.store.sqlite import Store
     from kg.graph import item_int_id
 
     faiss.omp_set_num_threads(os.cpu_count() or 1)
@@ -247,9 +247,9 @@ def build(workdir: Path, n_items: int) -> dict:
 # ---- measure -------------------------------------------------------------------------------
 def measure(workdir: Path, n_items: int, n_queries: int, profile: bool) -> dict:
     from embeddings import Encoder, set_threads
-    from imr_graph.indexes import Indexes
-    from imr_graph.precedent import PrecedentEngine
-    from imr_graph.store import Store
+    from imr_graph.index.indexes import Indexes
+    from imr_graph.query.precedent import PrecedentEngine
+    from imr_graph.store.sqlite import Store
     from kg.normalize import normalize_request, strip_dosing
 
     set_threads(1)
@@ -336,12 +336,12 @@ def measure(workdir: Path, n_items: int, n_queries: int, profile: bool) -> dict:
 # ---- update --------------------------------------------------------------------------------
 def update(workdir: Path, n_items: int) -> dict:
     """One ingest batch of new letters into the built store, then their removal, through the
-    steps `imr_graph.ingest` takes (embed into the cache, put_letters, apply, save); the store
+    steps `imr_graph.store.ingest` takes (embed into the cache, put_letters, apply, save); the store
     ends with the same letters it started with."""
     from embeddings import Encoder
-    from imr_graph.indexes import Indexes
-    from imr_graph.ingest import BATCH
-    from imr_graph.store import Store
+    from imr_graph.index.indexes import Indexes
+    from imr_graph.store.ingest import BATCH
+    from imr_graph.store.sqlite import Store
 
     base = load_base(workdir)[0]
     store = Store.open(workdir / f"store-{n_items}", create=False)

@@ -473,7 +473,7 @@ def store_provenance(store: Any) -> Provenance:
 
 
 def store_triples(store: Any, base: str = DEFAULT_BASE) -> Iterator[Triple]:
-    """The export of an open :class:`imr_graph.store.Store`."""
+    """The export of an open :class:`imr_graph.store.sqlite.Store`."""
     return iter_triples(store.letters().values(), store.graph, base, store_provenance(store))
 
 

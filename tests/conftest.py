@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from imr_graph.config import SAMPLE_DIR, shared_dir
 from imr_graph.errors import LetterError
-from imr_graph.parse import parse_source
-from imr_graph.reading import Source, read_source
+from imr_graph.letters.parse import parse_source
+from imr_graph.letters.read import Source, read_source
 from kg.model import Letter
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = REPO / "imr_graph" / "sample"
 SEED_LETTERS = sorted(SAMPLE_DIR.glob("*.txt"))
-
-
-def shared_dir() -> Path:
-    """../shared next to the repo, or $IMR_GRAPH_SHARED."""
-    env = os.environ.get("IMR_GRAPH_SHARED")
-    return Path(env) if env else REPO.parent / "shared"
 
 
 def corpus_dir() -> Path:

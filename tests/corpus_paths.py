@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from imr_graph.config import SAMPLE_DIR, shared_dir
+
+__all__ = ["REPO", "SAMPLE_DIR", "all_letter_paths", "shared_dir"]
+
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = REPO / "imr_graph" / "sample"
-
-
-def shared_dir() -> Path:
-    env = os.environ.get("IMR_GRAPH_SHARED")
-    return Path(env) if env else REPO.parent / "shared"
 
 
 def all_letter_paths() -> list[Path]:

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gold_scoring import score_letter  # noqa: E402
 
-from imr_graph.parse import parse_file  # noqa: E402
+from imr_graph.letters.parse import parse_file  # noqa: E402
 from kg.model import letter_to_json  # noqa: E402
 
 

@@ -18,10 +18,10 @@ from corpus_paths import SAMPLE_DIR, shared_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imr_graph import reading
+from imr_graph.letters import read as reading
 from imr_graph.errors import LetterError
-from imr_graph.parse import parse_bytes, parse_file
-from imr_graph.reading import read_source
+from imr_graph.letters.parse import parse_bytes, parse_file
+from imr_graph.letters.read import read_source
 
 PER_EXAMPLE_S = 10  # hard bound per letter (a real letter parses in ~20 ms)
 EXAMPLES = 120

@@ -17,9 +17,9 @@ from corpus_paths import SAMPLE_DIR, shared_dir
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imr_graph.graph_arrays import _ARRAYS, GraphArrays
-from imr_graph.parse import parse_file
-from imr_graph.precedent import Filters, filter_mask
+from imr_graph.index.arrays import _ARRAYS, GraphArrays
+from imr_graph.letters.parse import parse_file
+from imr_graph.query.precedent import Filters, filter_mask
 from kg import graph as G
 from kg.model import Letter
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from imr_graph.reading import read_source
+from imr_graph.letters.read import read_source
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "imr_graph" / "sample" / "000_a6fb61ff4979abe4.txt"

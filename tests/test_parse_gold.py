@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from gold_report import gold_files, gold_source, score_all, table  # tests/ is on sys.path
 
-from imr_graph.parse import parse_file
+from imr_graph.letters.parse import parse_file
 from kg.model import letter_to_json
 
 MIN_FIELD_SHARE = 0.99

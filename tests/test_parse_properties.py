@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imr_graph.citations import parse_guideline_paragraph, parse_pages, split_topics
-from imr_graph.clean import join_lines, to_lines
+from imr_graph.letters.citations import parse_guideline_paragraph, parse_pages, split_topics
+from imr_graph.letters.clean import join_lines, to_lines
 from kg.model import Citation
 
 NAMES = json.loads(

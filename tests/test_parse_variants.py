@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from imr_graph.parse import parse_file, parse_source
-from imr_graph.reading import Source, read_source
+from imr_graph.letters.parse import parse_file, parse_source
+from imr_graph.letters.read import Source, read_source
 from kg.model import Letter
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,11 +13,11 @@ from corpus_paths import SAMPLE_DIR, all_letter_paths
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imr_graph.evaluate import evaluate
-from imr_graph.indexes import Indexes
-from imr_graph.ingest import ingest
-from imr_graph.precedent import Filters, PrecedentEngine, _top
-from imr_graph.store import Store
+from imr_graph.index.indexes import Indexes
+from imr_graph.query.evaluate import evaluate
+from imr_graph.query.precedent import Filters, PrecedentEngine, _top
+from imr_graph.store.ingest import ingest
+from imr_graph.store.sqlite import Store
 from kg import graph as G
 
 

@@ -13,8 +13,8 @@ from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
 from imr_graph.cli import main
-from imr_graph.parse import parse_file
-from imr_graph.store import Store
+from imr_graph.letters.parse import parse_file
+from imr_graph.store.sqlite import Store
 from kg import rdf
 
 REPO = Path(__file__).resolve().parents[1]

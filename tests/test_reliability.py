@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from corpus_paths import REPO, SAMPLE_DIR
 
-import imr_graph.ingest as ingest_mod
+import imr_graph.store.ingest as ingest_mod
 from embeddings import Encoder
-from imr_graph.check import check_store
 from imr_graph.errors import StoreError
-from imr_graph.indexes import STATE_FILE, Indexes, _read_state, index_dir
-from imr_graph.ingest import ingest
-from imr_graph.parse import parse_file
-from imr_graph.search import search
-from imr_graph.store import Store, StoreBusyError
+from imr_graph.index.indexes import STATE_FILE, Indexes, _read_state, index_dir
+from imr_graph.letters.parse import parse_file
+from imr_graph.query.search import search
+from imr_graph.store.check import check_store
+from imr_graph.store.ingest import ingest
+from imr_graph.store.sqlite import Store, StoreBusyError
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_second_writer_goes_on_when_the_first_ends(store_dir: Path) -> None:
 def test_killed_writer_leaves_no_stale_lock(tmp_path: Path) -> None:
     d = tmp_path / "store"
     code = (
-        "import os, sys; from imr_graph.store import Store; s = Store.open(sys.argv[1]); "
+        "import os, sys; from imr_graph.store.sqlite import Store; s = Store.open(sys.argv[1]); "
         "s.writing().__enter__(); os.kill(os.getpid(), 9)"
     )
     subprocess.run([sys.executable, "-c", code, str(d)], cwd=REPO, timeout=60)

@@ -31,10 +31,10 @@ import pytest
 from corpus_paths import REPO, SAMPLE_DIR, shared_dir
 
 from embeddings import Encoder
-from imr_graph.check import check_store
-from imr_graph.indexes import STATE_FILE, Indexes, _read_state, load_files
-from imr_graph.ingest import ingest
-from imr_graph.store import Store
+from imr_graph.index.indexes import STATE_FILE, Indexes, _read_state, load_files
+from imr_graph.store.check import check_store
+from imr_graph.store.ingest import ingest
+from imr_graph.store.sqlite import Store
 
 NO_INDEX_ROUNDS = 12
 FULL_ROUNDS = 12

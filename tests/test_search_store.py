@@ -13,11 +13,11 @@ from corpus_paths import SAMPLE_DIR
 
 from embeddings import Encoder
 from imr_graph.errors import StoreError
-from imr_graph.graph_arrays import _ARRAYS, GraphArrays
-from imr_graph.indexes import Indexes, item_of_window
-from imr_graph.ingest import ingest
-from imr_graph.search import search
-from imr_graph.store import Store
+from imr_graph.index.arrays import _ARRAYS, GraphArrays
+from imr_graph.index.indexes import Indexes, item_of_window
+from imr_graph.query.search import search
+from imr_graph.store.ingest import ingest
+from imr_graph.store.sqlite import Store
 
 
 @pytest.fixture(scope="module")

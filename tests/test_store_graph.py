@@ -13,10 +13,10 @@ import pytest
 from corpus_paths import SAMPLE_DIR, all_letter_paths
 
 from imr_graph.errors import StoreError
-from imr_graph.ingest import ingest
-from imr_graph.parse import parse_file
-from imr_graph.stats import store_stats
-from imr_graph.store import Store
+from imr_graph.explore.stats import store_stats
+from imr_graph.letters.parse import parse_file
+from imr_graph.store.ingest import ingest
+from imr_graph.store.sqlite import Store
 from kg import graph as G
 
 
@@ -197,7 +197,7 @@ def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_notebook_api_traversals_agree_with_the_letters(corpus_store: Store) -> None:
-    from imr_graph import api
+    from imr_graph.explore import graph_queries as api
     from kg.normalize import normalize_request
 
     store = api.load_store(corpus_store.path)

@@ -11,7 +11,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from .clean import Line
+from imr_graph.letters.clean import Line
 
 HOW_MADE = re.compile(r"HOW\s+THE\s+IMR\s+FINAL\s+DETERMINATION\s+WAS\s+MADE", re.I)
 SUMMARY = re.compile(r"CLINICAL\s+CASE\s+SUMMARY", re.I)

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     import networkx as nx
     from matplotlib.axes import Axes
 
-    from .api import Rate
-    from .evaluate import Scores
+    from imr_graph.explore.graph_queries import Rate
+    from imr_graph.query.evaluate import Scores
 
 # one colour per node kind (colour-blind-safe Okabe-Ito hues first)
 KIND_COLORS: dict[str, str] = {

@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 
 from embeddings import single_query_threads
-
-from .graph_arrays import GraphArrays
-from .indexes import Indexes, item_of_window
-from .store import Store
+from imr_graph.index.arrays import GraphArrays
+from imr_graph.index.indexes import Indexes, item_of_window
+from imr_graph.store.sqlite import Store
 
 RRF_K = 60
 

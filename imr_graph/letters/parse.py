@@ -8,14 +8,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from imr_graph.errors import LetterError
+from imr_graph.letters import header
+from imr_graph.letters.citations import parse_guideline_paragraph
+from imr_graph.letters.clean import Line, fold, join_lines, to_lines, word_vocabulary
+from imr_graph.letters.layout import RAT_LABEL, RawItem, find_parts
+from imr_graph.letters.read import Source, read_bytes, read_source
 from kg.model import Item, Letter
-
-from . import header
-from .citations import parse_guideline_paragraph
-from .clean import Line, fold, join_lines, to_lines, word_vocabulary
-from .errors import LetterError
-from .reading import Source, read_bytes, read_source
-from .structure import RAT_LABEL, RawItem, find_parts
 
 _ORIGINAL = re.compile(
     r"^(?P<orig>.+?)\s+was\s+the\s+original\s+request\.\s*(?P<auth>.+?)\s+was\s+authorized\s+by\s+"

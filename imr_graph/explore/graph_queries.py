@@ -15,9 +15,9 @@ from typing import Any
 
 import networkx as nx
 
+from imr_graph.config import QUERY_DIR, SAMPLE_DIR, shared_dir, shared_pdf_dir
+from imr_graph.store.sqlite import Store
 from kg import graph as G
-
-from .store import Store
 
 
 def load_store(path: str | Path | None = None) -> Store:
@@ -179,8 +179,8 @@ def build_store(
     A store that already holds letters is reused as is unless `refresh`, so a notebook re-run
     does not re-read every PDF; letters that fail to parse are skipped (see `imr-graph ingest`).
     """
-    from .indexes import Indexes
-    from .ingest import ingest
+    from imr_graph.index.indexes import Indexes
+    from imr_graph.store.ingest import ingest
 
     store = Store.open(path, create=True)
     if refresh or not store.letters():
@@ -199,12 +199,9 @@ def notebook_store() -> tuple[Store, list[Path]]:
 
     from platformdirs import user_cache_dir
 
-    repo = Path(__file__).resolve().parent.parent
-    sample = Path(__file__).resolve().parent / "sample"
-    shared = Path(os.environ.get("IMR_GRAPH_SHARED") or repo.parent / "shared")
-    pdfs = shared / "data" / "external" / "dwc-imr-letters-imrcrawler" / "pdf"
+    pdfs = shared_pdf_dir()
     full = os.environ.get("IMR_GRAPH_NOTEBOOK_SAMPLE") != "1" and any(pdfs.glob("*.pdf"))
-    paths = [pdfs, shared / "letters", sample] if full else [sample]
+    paths = [pdfs, shared_dir() / "letters", SAMPLE_DIR] if full else [SAMPLE_DIR]
     default = Path(user_cache_dir("imr-graph")) / f"notebook-store-{'full' if full else 'sample'}"
     return build_store(os.environ.get("IMR_GRAPH_STORE") or default, paths), paths
 
@@ -255,7 +252,6 @@ def most_cited(
     return sorted(out, key=lambda c: (-c.items, -c.letters, c.key))
 
 
-QUERY_DIR = Path(__file__).resolve().parent / "queries"
 
 
 def shipped_queries() -> dict[str, Path]:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from imr_graph.store.sqlite import Store
 from kg import graph as G
 from kg.model import Letter, item_to_json
-
-from .store import Store
 
 
 def store_stats(store: Store) -> dict[str, Any]:

@@ -13,11 +13,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from imr_graph.errors import LetterError
+from imr_graph.letters.parse import parse_file
+from imr_graph.store.sqlite import IngestReport, Store
 from kg.model import Letter
-
-from .errors import LetterError
-from .parse import parse_file
-from .store import IngestReport, Store
 
 LETTER_SUFFIXES = (".pdf", ".txt", ".text")
 BATCH = 64

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from imr_graph.errors import StoreError
+from imr_graph.store.sqlite import SCHEMA_VERSION, Store
 from kg import graph as G
 from kg.model import letter_from_json
-
-from .errors import StoreError
-from .store import SCHEMA_VERSION, Store
 
 
 @dataclass(frozen=True)
@@ -161,8 +160,7 @@ def _checks(store: Store, with_indexes: bool) -> list[Check]:
 def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
     from embeddings import EmbeddingsError
     from embeddings.csr import sorted_unique
-
-    from .indexes import _NewerFormat, indexed_item_ids, load_files
+    from imr_graph.index.indexes import _NewerFormat, indexed_item_ids, load_files
 
     want = sorted_unique(item_ids)
     gen = store.generation

@@ -11,9 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from imr_graph.query.precedent import Filters, PrecedentEngine
 from kg import graph as G
-
-from .precedent import Filters, PrecedentEngine
 
 MODES: dict[str, tuple[str, ...]] = {
     "lexical": ("lexical",),

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import LetterError
+from imr_graph.errors import LetterError
 
 MAX_BYTES = 50 * 1024 * 1024  # an IMR letter is a few hundred kB at most
 MAX_PAGES = 500

@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 
 from embeddings import single_query_threads
-
-from .indexes import Indexes, item_of_window
-from .store import Store
+from imr_graph.index.indexes import Indexes, item_of_window
+from imr_graph.store.sqlite import Store
 
 
 @dataclass(frozen=True)

@@ -35,11 +35,10 @@ from embeddings import (
 )
 from embeddings.atomic_files import atomic_write, fsync_dir, load_consistently
 from embeddings.csr import sorted_unique
+from imr_graph.errors import StoreError
+from imr_graph.index.arrays import GraphArrays
+from imr_graph.store.sqlite import Store, StoreBusyError, lock_holder, lock_timeout
 from kg.model import Letter
-
-from .errors import StoreError
-from .graph_arrays import GraphArrays
-from .store import Store, StoreBusyError, lock_holder, lock_timeout
 
 WINDOW_BITS = 6  # vector id = item id << 6 | window number
 MAX_WINDOWS = 1 << WINDOW_BITS

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import click
 
-from .api import bind_values, shipped_queries
-from .cli import emit_json, fail, main, one_line_errors, store_option
+from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
+from imr_graph.explore.graph_queries import bind_values, shipped_queries
 
 
 def _open_store(store_dir: Path | None):  # noqa: ANN202 - Store import kept lazy
-    from .store import Store
+    from imr_graph.store.sqlite import Store
 
     return Store.open(store_dir, create=False)
 
@@ -52,7 +52,7 @@ def _base_option(fn):  # noqa: ANN001, ANN202
 # ---- export ---------------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.option(
     "--format",
     "fmt",
@@ -116,7 +116,7 @@ def _json_line(obj: object) -> str:
 # ---- validate -------------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @store_option
 @click.option(
@@ -229,7 +229,7 @@ def _table(names: list[str], rows: list[list[object]], width: int = 60) -> str:
     return "\n".join(lines)
 
 
-@main.command()
+@click.command()
 @click.argument("query", required=False)
 @store_option
 @click.option(

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import networkx as nx
 
+from imr_graph.errors import StoreError
 from kg.graph import add_letter, build_graph, item_int_id, remove_letter
 from kg.model import Letter, letter_from_json, letter_to_json
-
-from .errors import StoreError
 
 SCHEMA_VERSION = 1
 STORE_ENV = "IMR_GRAPH_STORE"

@@ -1,0 +1,5 @@
+"""`python -m imr_graph.cli`."""
+
+from imr_graph.cli import main
+
+main()

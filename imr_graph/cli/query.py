@@ -1,0 +1,204 @@
+"""`imr-graph search | precedents | eval`: questions to the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
+from imr_graph.cli.render import _group, _signal
+
+
+@click.command()
+@click.argument("query")
+@store_option
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--mode", type=click.Choice(["dense", "lexical"]), default="dense", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@one_line_errors
+def search(query, store_dir, k, mode, as_json) -> None:  # noqa: ANN001
+    """Rationale paragraphs closest to free text, with scores and the matched passage."""
+    from imr_graph.query.search import search as run_search
+    from imr_graph.store.sqlite import Store
+
+    if not query.strip():
+        fail("empty query")
+    with Store.open(store_dir, create=False) as store:
+        hits = run_search(store, query, k=k, mode=mode)
+    if as_json:
+        emit_json([h.to_json() for h in hits], pretty=True)
+        return
+    for h in hits:
+        click.echo(f"{h.score:6.3f}  {h.letter}[{h.item}] {h.decision.upper():10s} {h.request}")
+        click.echo(f"        {h.passage[:200]}")
+
+
+def _filters(**kw):  # noqa: ANN003, ANN202
+    from imr_graph.query.precedent import Filters
+
+    return Filters(**{k: v for k, v in kw.items() if v})
+
+
+@click.command()
+@click.option("--request", "request_text", help="The new request, e.g. 'Norco 10/325 #90'.")
+@click.option("--summary", "summary_text", default=None, help="Clinical picture (free text).")
+@click.option("--summary-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--queries",
+    "queries_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSONL batch: {id, request, summary?} per line.",
+)
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 500))
+@click.option("--decision", type=click.Choice(["upheld", "overturned"]))
+@click.option(
+    "--guideline", type=click.Choice(["MTUS", "ODG", "ACOEM", "OTHER"], case_sensitive=False)
+)
+@click.option("--document", help="Guideline document (substring of its name or id).")
+@click.option("--section", help="Cited guideline section (substring).")
+@click.option("--region", help="Body region (substring, e.g. lumbar).")
+@click.option("--category", help="Treatment category (substring, e.g. imaging).")
+@click.option("--specialty", help="Reviewer specialty (substring).")
+@click.option("--from", "date_from", help="Decision date from (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="Decision date to (YYYY-MM-DD).")
+@click.option("--by-letter", is_flag=True, help="Group results by letter.")
+@store_option
+@click.option("--json", "as_json", is_flag=True)
+@one_line_errors
+def precedents(
+    request_text,
+    summary_text,
+    summary_file,
+    queries_file,
+    k,
+    decision,
+    guideline,
+    document,
+    section,
+    region,
+    category,
+    specialty,
+    date_from,
+    date_to,
+    by_letter,
+    store_dir,
+    as_json,
+) -> None:  # noqa: ANN001
+    """Past decisions on requests like this one, with why each is there and a summary."""
+    from imr_graph.query.precedent import PrecedentEngine
+    from imr_graph.store.sqlite import Store
+
+    if not request_text and not queries_file:
+        fail("give --request TEXT or --queries FILE.jsonl", 2)
+    if summary_file:
+        summary_text = summary_file.read_text(encoding="utf-8", errors="replace")
+    flt = _filters(
+        decision=decision,
+        guideline=guideline,
+        document=document,
+        section=section,
+        region=region,
+        category=category,
+        specialty=specialty,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    with Store.open(store_dir, create=False) as store:
+        engine = PrecedentEngine(store)
+        if queries_file:
+            _batch(engine, queries_file, k, flt, by_letter)
+            return
+        ans = engine.query(request_text, summary_text, k=k, filters=flt)
+    out = ans.to_json()
+    if by_letter:
+        out["by_letter"] = _group(out["results"])
+    if as_json:
+        emit_json(out, pretty=True)
+        return
+    s = out["summary"]
+    concepts = ", ".join(c["label"] or c["id"] for c in s["treatment_concepts"]) or "(none)"
+    click.echo(f"request: {request_text}   concepts: {concepts}")
+    st = s["same_treatment"]
+    click.echo(
+        f"same treatment in store: {st['n']} items, {st['upheld']} upheld, "
+        f"{st['overturned']} overturned" + (f"  ({st['warning']})" if st.get("warning") else "")
+    )
+    click.echo(
+        "likely governing sections: "
+        + "; ".join(f"{g['section']} ({g['precedents_citing']})" for g in s["governing_sections"])
+    )
+    for r in out["results"]:
+        why = ", ".join(_signal(k, v) for k, v in r["why"].items())
+        click.echo(
+            f"{r['score']:.4f} {r['letter']}[{r['item']}] {r['decision'].upper():10s} "
+            f"{r['request']}"
+        )
+        click.echo(f"        sections: {'; '.join(r['sections']) or '-'}   why: {why}")
+        click.echo(f"        {r['snippet'][:160]}")
+
+
+def _batch(engine, path: Path, k: int, flt, by_letter: bool) -> None:  # noqa: ANN001
+    bad = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                q = json.loads(line)
+                if (
+                    not isinstance(q, dict)
+                    or not isinstance(q.get("request"), str)
+                    or not q["request"].strip()
+                ):
+                    raise ValueError("needs a non-empty string 'request'")
+            except ValueError as e:
+                click.echo(f"imr-graph: error: {path}:{n}: malformed query line ({e})", err=True)
+                emit_json({"id": None, "line": n, "error": f"malformed query line: {e}"})
+                bad += 1
+                continue
+            ans = engine.query(q["request"], q.get("summary"), k=k, filters=flt)
+            out = {"id": q.get("id"), **ans.to_json()}
+            if by_letter:
+                out["by_letter"] = _group(out["results"])
+            emit_json(out)
+    if bad:
+        sys.exit(1)
+
+
+@click.command(name="eval")
+@store_option
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--no-summary", is_flag=True, help="Ask with the request only.")
+@click.option(
+    "--mode",
+    "modes",
+    multiple=True,
+    type=click.Choice(["lexical", "dense", "graph", "rrf", "hybrid"]),
+)
+@click.option("--json", "as_json", is_flag=True)
+@one_line_errors
+def eval_cmd(store_dir, k, no_summary, modes, as_json) -> None:  # noqa: ANN001
+    """Leave-one-letter-out retrieval quality: nDCG@10, Recall@10, MRR, section hit@1."""
+    from imr_graph.query.evaluate import MODES, evaluate
+    from imr_graph.query.precedent import PrecedentEngine
+    from imr_graph.store.sqlite import Store
+
+    with Store.open(store_dir, create=False) as store:
+        engine = PrecedentEngine(store)
+        scores = evaluate(engine, tuple(modes) or tuple(MODES), k=k, use_summary=not no_summary)
+    rows = [s.to_json() for s in scores]
+    if as_json:
+        emit_json(rows, pretty=True)
+        return
+    click.echo(
+        f"{'mode':8s} {'queries':>7s} {'nDCG@10':>8s} {'Recall@10':>9s} {'MRR':>6s} "
+        f"{'sec.hit@1':>9s}"
+    )
+    for r in rows:
+        click.echo(
+            f"{r['mode']:8s} {r['queries']:7d} {r['ndcg@10']:8.3f} {r['recall@10']:9.3f} "
+            f"{r['mrr']:6.3f} {r['section_hit@1']:9.3f}"
+        )

@@ -1,0 +1,191 @@
+"""`imr-graph ingest | stats | show | remove | reindex | check`: the store and its indexes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from imr_graph.cli.options import (
+    _encoder,
+    emit_json,
+    model_option,
+    one_line_errors,
+    store_option,
+)
+from imr_graph.cli.render import _readable
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@store_option
+@model_option
+@click.option("--no-index", is_flag=True, help="Store and graph only; skip embedding.")
+@click.option("--json", "as_json", is_flag=True)
+@one_line_errors
+def ingest(paths, store_dir, model, no_index, as_json) -> None:  # noqa: ANN001
+    """Parse letter files or folders (recursively) into the store and its indexes."""
+    from imr_graph.index.indexes import Indexes
+    from imr_graph.store.ingest import ingest as run_ingest
+    from imr_graph.store.sqlite import Store
+
+    missing = [str(p) for p in paths if not p.exists()]
+    with Store.open(store_dir) as store, store.writing():
+        # The writer lock covers SQL and index writes; a second writer waits, then one line.
+        idx = None if no_index else Indexes.open(store, _encoder(model), allow_model_change=False)
+        report = run_ingest(store, [p for p in paths if p.exists()], idx, progress=not as_json)
+        counts = store.counts()
+    failed = [*((m, "no such file or folder") for m in missing), *report.failed]
+    if as_json:
+        emit_json(
+            {
+                "added": list(report.added),
+                "replaced": list(report.replaced),
+                "unchanged": list(report.unchanged),
+                "failed": [{"path": p, "error": e} for p, e in failed],
+                "items_added": report.items_added,
+                "items_removed": report.items_removed,
+                "store": counts,
+            }
+        )
+    else:
+        click.echo(
+            f"ingested {len(report.added)} new, {len(report.replaced)} replaced, "
+            f"{len(report.unchanged)} unchanged letter(s); store has {counts['letters']} letters, "
+            f"{counts['items']} items"
+        )
+    for p, e in failed:
+        click.echo(f"imr-graph: error: {p}: {e}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@click.command()
+@store_option
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--unmapped", "show_unmapped", is_flag=True, help="List every unmapped request.")
+@one_line_errors
+def stats(store_dir, as_json, show_unmapped) -> None:  # noqa: ANN001
+    """Counts of letters, items, outcomes, node kinds and treatment-concept coverage."""
+    from imr_graph.explore.stats import store_stats
+    from imr_graph.store.sqlite import Store
+
+    with Store.open(store_dir, create=False) as store:
+        s = store_stats(store)
+    if as_json:
+        emit_json(s, pretty=True)
+        return
+    for k in ("letters", "items", "upheld", "overturned", "treatment_concepts", "items_unmapped"):
+        click.echo(f"{k:20s} {s[k]}")
+    click.echo(f"{'coverage':20s} {s['coverage']:.1%}")
+    click.echo("nodes by kind:")
+    for k, v in s["nodes"].items():
+        click.echo(f"  {k:22s} {v}")
+    click.echo(f"edges: {s['edges']}")
+    unm = s["unmapped_requests"]
+    if unm:
+        click.echo(f"unmapped requests ({len(unm)}):")
+        for r in unm if show_unmapped else unm[:20]:
+            click.echo(f"  {r}")
+        if len(unm) > 20 and not show_unmapped:
+            click.echo(f"  ... {len(unm) - 20} more (--unmapped lists all)")
+
+
+@click.command()
+@click.argument("ident")
+@store_option
+@click.option("--json", "as_json", is_flag=True)
+@one_line_errors
+def show(ident, store_dir, as_json) -> None:  # noqa: ANN001
+    """A letter (case number, file stem or item id) with its items, citations and neighbours."""
+    from imr_graph.explore.stats import letter_view
+    from imr_graph.store.sqlite import Store
+
+    with Store.open(store_dir, create=False) as store:
+        letter = store.require_letter(ident)
+        view = letter_view(store, letter)
+    if as_json:
+        emit_json(view, pretty=True)
+        return
+    click.echo(_readable(letter))
+    click.echo("  neighbours:")
+    for it in view["items"]:
+        concepts = ", ".join(t["label"] for t in it["treatments"]) or "(unmapped)"
+        click.echo(f"    [{it['position']}] treatments: {concepts}")
+        for n in it["similar_items"][:3]:
+            click.echo(
+                f"        shares a concept with {n['letter']}[{n['item']}] {n['decision']}: "
+                f"{n['request']}"
+            )
+
+
+@click.command()
+@click.argument("ident")
+@store_option
+@click.option("--json", "as_json", is_flag=True)
+@one_line_errors
+def remove(ident, store_dir, as_json) -> None:  # noqa: ANN001
+    """Remove a letter and everything derived from it (items, nodes, vectors)."""
+    from imr_graph.index.indexes import Indexes
+    from imr_graph.store.sqlite import Store
+
+    with Store.open(store_dir, create=False) as store, store.writing():
+        letter = store.require_letter(ident)
+        # the store's own model; opening first brings the indexes in step, so that the
+        # removal is then applied to them alone (a crash in between is repaired on open)
+        idx = Indexes.open(store, _encoder(store.meta("model"))) if store.meta("model") else None
+        ids = store.remove(letter.key)
+        if idx is not None:
+            idx.apply(ids, [])
+        counts = store.counts()
+    if as_json:
+        emit_json({"removed": letter.key, "items_removed": len(ids), "store": counts})
+    else:
+        click.echo(f"removed {letter.key} ({len(ids)} items); {counts['letters']} letters left")
+
+
+@click.command()
+@store_option
+@model_option
+@click.option("--json", "as_json", is_flag=True)
+@one_line_errors
+def reindex(store_dir, model, as_json) -> None:  # noqa: ANN001
+    """Rebuild the vector and lexical indexes from the store (embedding cache reused)."""
+    import time
+
+    from imr_graph.index.indexes import Indexes
+    from imr_graph.store.sqlite import Store
+
+    t0 = time.perf_counter()
+    with Store.open(store_dir, create=False) as store, store.writing():
+        idx = Indexes.empty(store, _encoder(model))
+        idx.rebuild(show_progress=not as_json)
+        n = len(idx.lexical)
+        model_name = idx.encoder.model_name
+    out = {"items": n, "model": model_name, "seconds": round(time.perf_counter() - t0, 2)}
+    if as_json:
+        emit_json(out)
+    else:
+        click.echo(f"reindexed {n} items with {model_name} in {out['seconds']} s")
+
+
+@click.command()
+@store_option
+@click.option("--no-index", is_flag=True, help="Check the SQL store and graph only.")
+@click.option("--json", "as_json", is_flag=True)
+@one_line_errors
+def check(store_dir, no_index, as_json) -> None:  # noqa: ANN001
+    """Verify the store's invariants (SQL rows, graph, vectors, lexical index, model)."""
+    from imr_graph.store.check import check_store
+    from imr_graph.store.sqlite import default_store_dir
+
+    results = check_store(store_dir or default_store_dir(), indexes=not no_index)
+    failed = [c for c in results if not c.ok]
+    if as_json:
+        emit_json({"ok": not failed, "checks": [c.to_json() for c in results]}, pretty=True)
+    else:
+        for c in results:
+            click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.name:18s} {c.reason}")
+    if failed:
+        sys.exit(1)
