@@ -10,6 +10,8 @@ import re
 
 from kg.model import Citation
 
+from .clean import join_lines
+
 _BOILERPLATE = [
     r"The\s+(?:Claims\s+Administrator|Expert\s+Reviewer|Physician\s+Reviewer)\s+did\s+not\s+cite\s+"
     r"any\s+(?:medical\s+)?evidence\s+for\s+(?:its|their|his/her)\s+decision\.?",
@@ -179,18 +181,32 @@ def split_topics(text: str) -> list[str]:
     return [p for p in out if p]
 
 
+def join_paragraph(lines: list[str]) -> str:
+    """A guideline paragraph's lines as one string, names broken by a line-end hyphen joined."""
+    return join_lines(lines, drop_hyphens=True)
+
+
 def parse_guideline_paragraph(text: str) -> tuple[Citation, ...]:
     """All citations in one guideline paragraph; boilerplate gives none."""
+    cites: list[Citation] = []
+    for seg in paragraph_segments(text):
+        cites.extend(segment_citations(seg))
+    return tuple(_merge(cites))
+
+
+def paragraph_segments(text: str) -> list[str]:
+    """The 'Decision based on ...' segments of one paragraph, boilerplate removed."""
     text = " ".join(text.split())
     text = _BOILER.sub(" ", text).strip()
     if not text:
-        return ()
+        return []
     text = _AND_OTHER.sub(" Decision based on ", text)
-    segments = [s.strip() for s in _BASED.split(text) if s.strip()]
-    cites: list[Citation] = []
-    for seg in segments:
-        cites.extend(_segment(seg))
-    return tuple(_merge(cites))
+    return [s.strip() for s in _BASED.split(text) if s.strip()]
+
+
+def segment_citations(seg: str) -> list[Citation]:
+    """The citations one segment gives, before merging with the paragraph's other segments."""
+    return _segment(seg)
 
 
 def _merge(cites: list[Citation]) -> list[Citation]:

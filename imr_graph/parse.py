@@ -11,7 +11,7 @@ from pathlib import Path
 from kg.model import Item, Letter
 
 from . import header
-from .citations import parse_guideline_paragraph
+from .citations import join_paragraph, parse_guideline_paragraph
 from .clean import Line, fold, join_lines, to_lines, word_vocabulary
 from .errors import LetterError
 from .reading import Source, read_bytes, read_source
@@ -139,7 +139,7 @@ def _item(pos: int, raw: RawItem, vocab: frozenset[str]) -> tuple[Item, list[str
 def _citations(lines: tuple[Line, ...] | None) -> tuple:
     if not lines:
         return ()
-    return parse_guideline_paragraph(join_lines([ln.text for ln in lines], drop_hyphens=True))
+    return parse_guideline_paragraph(join_paragraph([ln.text for ln in lines]))
 
 
 def _partial(heading: str) -> tuple[str, str | None, str | None]:
