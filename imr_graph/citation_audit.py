@@ -52,8 +52,10 @@ _EDITION = re.compile(
 _YEAR_IN = re.compile(r"\(\s*(?:19[89]\d|20[0-4]\d)\s*\)|^(?:19[89]\d|20[0-4]\d)$")
 _PAGE = re.compile(r"\b(?:pg|pp?|pages?)\b\.?\s*\d|\bpage\s*\(s\)", re.I)
 _URL = re.compile(r"https?://|www\.|\.(?:com|org|gov|net|edu|html?)\b", re.I)
+_CHAPTER_NAMES = "(?:" + "|".join([*ODG_CHAPTERS, r"Pain", r"Lower\s+Back"]) + ")"
+# a section that is, or opens with, an ODG chapter name: a second chapter read as a topic
 _ODG_CHAPTER_ONLY = re.compile(
-    r"^(?:" + "|".join(ODG_CHAPTERS) + r")(?:\s+(?:chapter|section))?$", re.I
+    r"^(?:ODG\s+)?" + _CHAPTER_NAMES + r"(?:\s*(?:chapters?|sections?)\b.*|\s*[(\-–:/].*)?$", re.I
 )
 _GUIDELINE_NAME = re.compile(
     r"^(?:Official\s+Disability\s+Guidelines?(?:\s*\(ODG\))?|ODG|ACOEM|MTUS)$", re.I
@@ -116,11 +118,12 @@ def citation_problems(c: Citation) -> list[str]:
     for s in c.sections:
         if _EDITION.search(s) or _YEAR_IN.search(s.strip()):
             out.append(f"edition-in-sections {s!r}")
-        if c.guideline == "ODG" and (_ODG_CHAPTER_ONLY.match(s.strip()) and not doc):
-            out.append(f"chapter-in-sections {s!r}")
-        if re.search(r"\bchapters?\b", s, re.I) or _GUIDELINE_NAME.match(s.strip()):
-            out.append(f"chapter-in-sections {s!r}")
-        if s.startswith("(") and s.endswith(")"):
+        if (
+            (c.guideline == "ODG" and _ODG_CHAPTER_ONLY.match(s.strip()))
+            or re.search(r"\b(?:chapters?|sections?)\b", s, re.I)
+            or _GUIDELINE_NAME.match(s.strip())
+            or s.startswith("(")
+        ):
             out.append(f"chapter-in-sections {s!r}")
     if c.guideline == "OTHER":
         urls = re.findall(r"(?:https?://|www\.)\S+", doc)
@@ -153,7 +156,12 @@ def audit_paragraph(
             for problem in citation_problems(c):
                 out.append(AuditLine(file, item, paragraph, problem, c, seg))
         if any(c.guideline == "OTHER" for c in cites):
-            continue  # free text: only the structure checks above apply
+            # free text: only the structure checks above, and every URL written must be kept
+            kept = " ".join(c.document for c in cites)
+            for url in re.findall(r"(?:https?://|www\.)[^\s,;]+", seg):
+                if url.rstrip(".") not in kept:
+                    out.append(AuditLine(file, item, paragraph, f"leftover url {url!r}", cites[0], seg))
+            continue
         left = leftover_words(seg, cites)
         if left:
             first = cites[0] if cites else None
