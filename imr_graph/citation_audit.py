@@ -35,7 +35,7 @@ _DROPPED = frozenset(
     """
     decision based on non mtus citation official disability guidelines guideline odg acoem
     american college of occupational and environmental medicine other medical treatment or evidence
-    chapter chapters section sections topic s page pages pg pp p the and a ed edition editions
+    chapter chapters section sections topic subheading practice s page pages pg pp p the and a ed edition editions
     online web version procedure summary index work loss data institute annual
     st nd rd th california ca
     """.split()
