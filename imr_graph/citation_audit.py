@@ -118,6 +118,8 @@ def citation_problems(c: Citation) -> list[str]:
     for s in c.sections:
         if _EDITION.search(s) or _YEAR_IN.search(s.strip()):
             out.append(f"edition-in-sections {s!r}")
+        if c.guideline == "OTHER":
+            continue  # a book's 'Chapter 17: ..' is the part cited
         if (
             (c.guideline == "ODG" and _ODG_CHAPTER_ONLY.match(s.strip()))
             or re.search(r"\b(?:chapters?|sections?)\b", s, re.I)
@@ -157,9 +159,11 @@ def audit_paragraph(
                 out.append(AuditLine(file, item, paragraph, problem, c, seg))
         if any(c.guideline == "OTHER" for c in cites):
             # free text: only the structure checks above, and every URL written must be kept
+            # (a reference read as source + title may leave its URL: the source names it)
             kept = " ".join(c.document for c in cites)
+            titled = any(c.sections for c in cites if c.guideline == "OTHER")
             for url in re.findall(r"(?:https?://|www\.)[^\s,;]+", seg):
-                if url.rstrip(".") not in kept:
+                if url.rstrip(".") not in kept and not titled:
                     out.append(AuditLine(file, item, paragraph, f"leftover url {url!r}", cites[0], seg))
             continue
         left = leftover_words(seg, cites)
