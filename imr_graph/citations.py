@@ -392,10 +392,12 @@ def _other_source(text: str) -> list[Citation]:
 
 def _known_other_source(text: str) -> tuple[int, int] | None:
     """Where the text names a source of the vocabulary (kg/data/guidelines.ttl), longest first."""
-    best = None
+    masked = _URL.sub(lambda m: "\x00" * len(m.group(0)), text)  # not inside a URL
+    best = None  # the source named first; of two at one place, the longer
     for label in _other_labels():
-        m = re.search(r"(?<![\w])" + re.escape(label).replace(r"\ ", r"\s+") + r"(?![\w])", text, re.I)
-        if m and (best is None or m.end() - m.start() > best[1] - best[0]):
+        pat = r"(?<![\w.])" + re.escape(label).replace(r"\ ", r"\s+") + r"(?![\w])"
+        m = re.search(pat, masked, re.I)
+        if m and (best is None or (m.start(), best[0] - m.end()) < (best[0], -best[1])):
             best = (m.start(), m.end())
     return best
 
