@@ -282,7 +282,7 @@ _STANDALONE_YEAR = re.compile(
     r"(?:(?<=^)|(?<=[\s,;:(]))\(?\s*(19[89]\d|20[0-4]\d)\s*\)?(?=$|[\s,;:.)])"
 )
 _ACOEM_PAGES = re.compile(
-    r"\b(?:pp?|pgs?|pages?)\b\.?\s*(\d{1,4}(?:\s*(?:[-–,]|and)\s*\d{1,4})*)", re.I
+    r"\b(?:pp?|pgs?|pages?)\b\.?\s*(\d{1,4}(?:\s*(?:[-–,]|and)\s*\d{1,4}(?![\w]))*)(?![\w])", re.I
 )
 
 
