@@ -35,7 +35,8 @@ _DROPPED = frozenset(
     """
     decision based on non mtus citation official disability guidelines guideline odg acoem
     american college of occupational and environmental medicine other medical treatment or evidence
-    chapter chapters section sections topic subheading practice s page pages pg pp p the and a ed edition editions
+    chapter chapters section sections topic subheading practice s page pages pg pp p the and a
+    ed edition editions
     online web version procedure summary index work loss data institute annual
     st nd rd th california ca
     """.split()
@@ -164,7 +165,9 @@ def audit_paragraph(
             titled = any(c.sections for c in cites if c.guideline == "OTHER")
             for url in re.findall(r"(?:https?://|www\.)[^\s,;]+", seg):
                 if url.rstrip(".") not in kept and not titled:
-                    out.append(AuditLine(file, item, paragraph, f"leftover url {url!r}", cites[0], seg))
+                    out.append(
+                        AuditLine(file, item, paragraph, f"leftover url {url!r}", cites[0], seg)
+                    )
             continue
         left = leftover_words(seg, cites)
         if left:

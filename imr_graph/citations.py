@@ -316,7 +316,9 @@ def _plain(guideline: str, text: str) -> Citation:
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s,;]*[^\s,;.)]")
 _ACCESSED = re.compile(r",?\s*\(?\s*accessed\s+(?:on\s+)?[\d/.\-]+\s*\)?[.,]?\s*", re.I)
-_PART = re.compile(r"^(?:Chapter|Section|Sec\.|Part|Appendix|§|\d+(?:\.\d+)*\s*[-–:.]?\s*[A-Za-z])", re.I)
+_PART = re.compile(
+    r"^(?:Chapter|Section|Sec\.|Part|Appendix|§|\d+(?:\.\d+)*\s*[-–:.]?\s*[A-Za-z])", re.I
+)
 _AUTHORS = re.compile(r"^(?:[A-Z][\w'-]+\s+[A-Z]{1,3}\.?,?\s*)+(?:et\s+al\.?\s*|[.,]\s*)?")
 _REF_NOISE = re.compile(r"\b(?:Topic\s+\d+|version\s+[\d.]+\d)\b[.,]?", re.I)
 
@@ -338,7 +340,9 @@ def _other(text: str) -> list[Citation]:
             year = _YEAR.match(piece)
             if out and year and len(piece) < 20:  # '...; 2007 Jan. 10': the reference's date
                 if out[-1].year is None:
-                    out[-1] = Citation("OTHER", out[-1].document, int(year.group(1)), out[-1].sections, ())
+                    out[-1] = Citation(
+                        "OTHER", out[-1].document, int(year.group(1)), out[-1].sections, ()
+                    )
                 continue
             if out and _PART.match(piece):  # a part of the source before it
                 last = out[-1]
@@ -360,7 +364,9 @@ def _other_source(text: str) -> list[Citation]:
         title = _AUTHORS.sub("", text[:start]).strip(" .,:")
         after = _URL.sub(" ", text[end:]).strip(" .,:")
         parts = [p.strip(" .,:") for p in re.split(r",?\s*(?=\bChapter\s+\d)", after)]
-        if len(parts) > 1:  # 'Green's Operative Hand Surgery, 6th ed Chapter 17: .., Chapter 30: ..'
+        if (
+            len(parts) > 1
+        ):  # 'Green's Operative Hand Surgery, 6th ed Chapter 17: .., Chapter 30: ..'
             return [Citation("OTHER", name, None, tuple(p for p in parts if p), ())]
         if not title:  # 'University of Michigan Health System. Gastroesophageal reflux disease.'
             first = re.split(r"\.\s+|,\s+", after, maxsplit=1)[0].strip(" .,:")
@@ -370,7 +376,9 @@ def _other_source(text: str) -> list[Citation]:
         title = re.sub(r"(?:\s*[.,:])+\s*$", "", _REF_NOISE.sub("", title)).strip()
         year = _YEAR.search(after)
         return [
-            Citation("OTHER", name, int(year.group(1)) if year else None, (title,) if title else (), ())
+            Citation(
+                "OTHER", name, int(year.group(1)) if year else None, (title,) if title else (), ()
+            )
         ]
     urls = _URL.findall(text)
     if urls:
@@ -382,7 +390,9 @@ def _other_source(text: str) -> list[Citation]:
     # 'Green's Operative Hand Surgery, Chapter 17: Distal Radius Fractures, Chapter 30: ..'
     doc, *parts = re.split(r",?\s+(?=Chapter\s+\d)", text)
     if parts:
-        return [Citation("OTHER", doc.strip(" .,:"), None, tuple(p.strip(" .,") for p in parts), ())]
+        return [
+            Citation("OTHER", doc.strip(" .,:"), None, tuple(p.strip(" .,") for p in parts), ())
+        ]
     head, _, rest = text.partition(", ")
     # 'U.S. Food and Drug Administration, Ambien is indicated ...': a quotation follows the name
     if rest and (_PROSE.match(rest) or len(rest) > 160):
@@ -532,9 +542,7 @@ _ODG_RESTART = re.compile(
     + r"))\s*[,:\-–]?\s*",
     re.I,
 )
-_CHAPTER_END = (
-    _AE + r"\s*(?:chapters?|sections?)?" + _AE + r"\s*(?:$|[,;:/(]|[-–]\s|\s+and\s+)"
-)
+_CHAPTER_END = _AE + r"\s*(?:chapters?|sections?)?" + _AE + r"\s*(?:$|[,;:/(]|[-–]\s|\s+and\s+)"
 _NEXT_CHAPTER = re.compile(
     r"(?:\s*,\s*|\s+and\s+|\s*/\s*)(?=(?:the\s+)?" + _CHAPTER_ALT + _CHAPTER_END + ")", re.I
 )

@@ -39,7 +39,15 @@ KINDS = [
         "odg-year-before-chapter",
         "CM17-0005924",
         f"{ODG}, 2016, Neck and Upper Back, Indications for imaging, CT (computed tomography).",
-        [("ODG", "Neck and Upper Back", 2016, ["Indications for imaging", "CT (computed tomography)"], [])],
+        [
+            (
+                "ODG",
+                "Neck and Upper Back",
+                2016,
+                ["Indications for imaging", "CT (computed tomography)"],
+                [],
+            )
+        ],
     ),
     (
         "odg-year-after-topic",
@@ -147,7 +155,8 @@ KINDS = [
     (
         "odg-chapter-full-title",
         "CM17-0002551",
-        f"{ODG} Head (trauma, headaches, etc., not including stress & mental disorders) Hearing aids.",
+        f"{ODG} Head (trauma, headaches, etc., not including stress & mental disorders) "
+        "Hearing aids.",
         [
             (
                 "ODG",
@@ -177,7 +186,15 @@ KINDS = [
         "odg-acute-chronic-after-chapter-word",
         "CM17-0010420",
         f"{ODG}, Low Back & Thoracic chapter (Acute & Chronic), Preoperative testing, general.",
-        [("ODG", "Low Back & Thoracic (Acute & Chronic)", None, ["Preoperative testing, general"], [])],
+        [
+            (
+                "ODG",
+                "Low Back & Thoracic (Acute & Chronic)",
+                None,
+                ["Preoperative testing, general"],
+                [],
+            )
+        ],
     ),
     (
         "odg-topic-word",
@@ -225,7 +242,8 @@ KINDS = [
     (
         "mtus-postsurgical-chapter-with-commas",
         "CM17-0006912",
-        "Decision based on MTUS Postsurgical Treatment 2009, Section(s): Knee, Forearm, Wrist, & Hand.",
+        "Decision based on MTUS Postsurgical Treatment 2009, Section(s): Knee, Forearm, Wrist, "
+        "& Hand.",
         [("MTUS", "Postsurgical Treatment", 2009, ["Knee", "Forearm, Wrist, & Hand"], [])],
     ),
     (
@@ -246,13 +264,20 @@ KINDS = [
     (
         "other-references-with-accessed-dates",
         "CM17-0013587",
-        "Decision based on Non-MTUS Citation What is an electrocardiogram? National Heart, Lung, and "
+        "Decision based on Non-MTUS Citation What is an electrocardiogram? National Heart, Lung, "
+        "and "
         "Blood Institute, Department of Health and Human Services. http://www.nhlbi.nih.gov/health/"
         "health-topics/topics/ekg, accessed 02/18/2017, Benditt D, et al. Syncope in adults: "
         "Clinical manifestations and diagnostic evaluation. Topic 969, version 21.0. UpToDate, "
         "accessed 02/18/2017.",
         [
-            ("OTHER", "National Heart, Lung, and Blood Institute", None, ["What is an electrocardiogram?"], []),
+            (
+                "OTHER",
+                "National Heart, Lung, and Blood Institute",
+                None,
+                ["What is an electrocardiogram?"],
+                [],
+            ),
             (
                 "OTHER",
                 "UpToDate",
@@ -265,8 +290,9 @@ KINDS = [
     (
         "other-reference-source-first",
         "CM17-0013625",
-        "Decision based on Non-MTUS Citation University of Michigan Health System. Gastroesophageal "
-        "reflux disease (GERD). Ann Arbor (MI): University of Michigan Health System; 2007 Jan. 10.",
+        "Decision based on Non-MTUS Citation University of Michigan Health System. "
+        "Gastroesophageal reflux disease (GERD). Ann Arbor (MI): University of Michigan Health "
+        "System; 2007 Jan. 10.",
         [
             (
                 "OTHER",
@@ -332,8 +358,13 @@ def test_url_hyphen_at_line_end_belongs_to_the_url():
     ]
     text = join_paragraph(lines)
     assert cites(text) == [
-        ("OTHER", "https://www.cms.gov/Regulations-and-Guidance/Guidance/Manuals/Downloads/clm104c12.pdf",
-         None, [], [])
+        (
+            "OTHER",
+            "https://www.cms.gov/Regulations-and-Guidance/Guidance/Manuals/Downloads/clm104c12.pdf",
+            None,
+            [],
+            [],
+        )
     ]
     # a name broken by a line-end hyphen is still joined without it
     assert "Guidelines" in join_paragraph(["Official Disability Guide-", "lines (ODG) Low Back"])
@@ -342,7 +373,10 @@ def test_url_hyphen_at_line_end_belongs_to_the_url():
 def test_audit_finds_each_kind_of_trouble():
     bad = [
         Citation("ODG", "", None, ("14th Edition", "2016", "Knee Chapter")),
-        Citation("ACOEM", "Occupational Medicine Practice Guidelines, 3rd ed., Shoulder Disorders, pg. 64"),
+        Citation(
+            "ACOEM",
+            "Occupational Medicine Practice Guidelines, 3rd ed., Shoulder Disorders, pg. 64",
+        ),
         Citation("ACOEM", "Hip and Groin Chapter/Diagnostic and treatment recommendations"),
         Citation("ODG", "Pain", None, ("(Online Version) Lidoderm (lidocaine patch)",)),
         Citation("OTHER", "http://a.com/x http://b.org/y"),
@@ -358,12 +392,18 @@ def test_audit_reports_leftover_words():
     assert lines == [] or all("leftover" not in ln.problem for ln in lines)  # topics keep words
     from imr_graph.citation_audit import leftover_words
 
-    assert leftover_words("ODG Knee, MRI, Zzyzx", [Citation("ODG", "Knee", None, ("MRI",))]) == ["zzyzx"]
+    assert leftover_words("ODG Knee, MRI, Zzyzx", [Citation("ODG", "Knee", None, ("MRI",))]) == [
+        "zzyzx"
+    ]
 
 
 def test_same_document_two_ways_is_one_node():
     pairs = [
-        ("ODG", "Low Back (Thoracic and Lumbar, Acute and Chronic)", "Low Back - Lumbar & Thoracic"),
+        (
+            "ODG",
+            "Low Back (Thoracic and Lumbar, Acute and Chronic)",
+            "Low Back - Lumbar & Thoracic",
+        ),
         ("ODG", "Head (trauma, headaches, etc., not including stress & mental disorders)", "Head"),
         ("ODG", "Low Back & Thoracic (Acute & Chronic)", "Lower Back"),
         ("ACOEM", "Hip and Groin", "Hip and Groin Disorders"),
@@ -378,15 +418,40 @@ def test_same_document_two_ways_is_one_node():
 
 # --- generated citation strings ----------------------------------------------------------------
 
-ODG_CHAPTERS = ["Low Back", "Knee & Leg", "Shoulder (Acute & Chronic)", "Pain (Chronic)",
-                "Neck and Upper Back", "Forearm, Wrist and Hand", "Hip & Pelvis"]
-TOPICS = ["Magnetic resonance imaging (MRI)", "Physical therapy", "Opioids, specific drug list",
-          "Platelet-rich plasma (PRP)", "Cold packs", "Durable medical equipment (DME)"]
+ODG_CHAPTERS = [
+    "Low Back",
+    "Knee & Leg",
+    "Shoulder (Acute & Chronic)",
+    "Pain (Chronic)",
+    "Neck and Upper Back",
+    "Forearm, Wrist and Hand",
+    "Hip & Pelvis",
+]
+TOPICS = [
+    "Magnetic resonance imaging (MRI)",
+    "Physical therapy",
+    "Opioids, specific drug list",
+    "Platelet-rich plasma (PRP)",
+    "Cold packs",
+    "Durable medical equipment (DME)",
+]
 YEARS = st.integers(2004, 2019)
-ODG_NAMES = ["Official Disability Guidelines (ODG)", "Official Disability Guidelines", "ODG",
-             "ODG Guidelines"]
-EDITION_WORDS = ["14th Edition", "21st annual edition", "Work Loss Data Institute", "Online Version",
-                 "(Online Version)", "Web version", "Treatment Index", "Procedure Summary"]
+ODG_NAMES = [
+    "Official Disability Guidelines (ODG)",
+    "Official Disability Guidelines",
+    "ODG",
+    "ODG Guidelines",
+]
+EDITION_WORDS = [
+    "14th Edition",
+    "21st annual edition",
+    "Work Loss Data Institute",
+    "Online Version",
+    "(Online Version)",
+    "Web version",
+    "Treatment Index",
+    "Procedure Summary",
+]
 
 
 @settings(max_examples=200, deadline=None)
@@ -415,8 +480,13 @@ def test_generated_odg(name, chapter, topic, year, words, year_last, chapter_wor
     assert audit_paragraph(text) == [], text
 
 
-ACOEM_CHAPTERS = ["Shoulder Disorders", "Low Back Disorders", "Hip and Groin", "Knee Disorders",
-                  "Pain, Suffering, and the Restoration of Function"]
+ACOEM_CHAPTERS = [
+    "Shoulder Disorders",
+    "Low Back Disorders",
+    "Hip and Groin",
+    "Knee Disorders",
+    "Pain, Suffering, and the Restoration of Function",
+]
 
 
 @settings(max_examples=200, deadline=None)
@@ -440,7 +510,9 @@ def test_generated_acoem(chapter, edition, year, pages, page_word, practice, ord
     lead = "ACOEM Occupational Medicine Practice Guidelines" if practice else "ACOEM"
     text = f"Decision based on Non-MTUS Citation {lead}, {body}."
     (c,) = parse_guideline_paragraph(text)
-    assert (c.guideline, c.document, c.year, c.pages) == ("ACOEM", chapter, year, tuple(pages)), text
+    assert (c.guideline, c.document, c.year, c.pages) == ("ACOEM", chapter, year, tuple(pages)), (
+        text
+    )
     assert c.sections == ((part[1:],) if part else ()), text
     assert audit_paragraph(text) == [], text
 
@@ -448,9 +520,13 @@ def test_generated_acoem(chapter, edition, year, pages, page_word, practice, ord
 @settings(max_examples=100, deadline=None)
 @given(
     urls=st.lists(
-        st.from_regex(r"https?://www\.[a-z]{3,8}\.(com|org|gov)/[a-z0-9_]{1,10}(-[a-z0-9]{1,6})?",
-                      fullmatch=True),
-        min_size=1, max_size=3, unique=True,
+        st.from_regex(
+            r"https?://www\.[a-z]{3,8}\.(com|org|gov)/[a-z0-9_]{1,10}(-[a-z0-9]{1,6})?",
+            fullmatch=True,
+        ),
+        min_size=1,
+        max_size=3,
+        unique=True,
     ),
     sep=st.sampled_from([" ", ", ", "; "]),
 )
