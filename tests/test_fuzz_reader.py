@@ -18,8 +18,8 @@ from corpus_paths import SAMPLE_DIR, shared_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imr_graph.letters import read as reading
 from imr_graph.errors import LetterError
+from imr_graph.letters import read as reading
 from imr_graph.letters.parse import parse_bytes, parse_file
 from imr_graph.letters.read import read_source
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from imr_graph.letters.clean import join_lines
 from kg.model import Citation
 
 _BOILERPLATE = [
@@ -64,10 +65,12 @@ _ACOEM_NAME = re.compile(
 )
 _AE = r"(?:\s*\(\s*Acute\s*(?:&|and)\s*Chronic\s*\))?"
 ODG_CHAPTERS = [
+    r"Low\s+Back\s*\(\s*(?:Thoracic|Lumbar)\s*(?:&|and)[^)]*\)",  # '(Thoracic and Lumbar, Acute..)'
     r"Low\s+Back\s*(?:[-–,]\s*)?(?:Lumbar\s*)?(?:&|and)\s*Thoracic" + _AE,
     r"Low\s+Back\s*[-–,]\s*Lumbar\s*(?:&|and)\s*Thoracic" + _AE,
     r"Lumbar\s*(?:&|and)\s*Thoracic" + _AE,
     r"Low\s+Back" + _AE,
+    r"Lower\s+Back" + _AE,
     r"Neck\s*(?:&|and)\s*Upper\s+Back" + _AE,
     r"Forearm,?\s*Wrist,?\s*(?:&|and)\s*Hand" + _AE,
     r"Carpal\s+Tunnel\s+Syndrome" + _AE,
@@ -78,11 +81,12 @@ ODG_CHAPTERS = [
     r"Traumatic\s+Brain\s+Injury",
     r"Chronic\s+Pain",
     r"Pain\s*\(\s*Chronic\s*\)",
-    r"Pain(?=\s*(?:chapter|section|\(updated|,|:|-))",
+    r"Pain(?=\s*(?:chapter|section|\(|,|:|;|/|-|$))",
     r"Shoulder" + _AE,
+    r"Hand(?=\s*(?:chapter|section)\b)",  # 'Shoulder Chapter, Hand Chapter, Physical therapy'
     r"Elbow" + _AE,
     r"Knee" + _AE,
-    r"Head" + _AE,
+    r"Head(?:\s*\(\s*trauma[^)]*\))?" + _AE,  # 'Head (trauma, headaches, etc., not including ..)'
     r"Neck" + _AE,
     r"Hernia",
     r"Pulmonary" + _AE,
@@ -94,7 +98,7 @@ ODG_CHAPTERS = [
     r"Workers'?\s+Comp(?:ensation)?\s+Drug\s+Formulary",
 ]
 _CHAPTER_ALT = "(?:" + "|".join(ODG_CHAPTERS) + r")(?![A-Za-z])"
-_ODG_CHAPTER = re.compile(r"^(?:the\s+)?(" + _CHAPTER_ALT + ")", re.I)
+_ODG_CHAPTER = re.compile(r"(?:the\s+)?(" + _CHAPTER_ALT + ")", re.I)  # used with .match
 _ODG_NEXT_CHAPTER = re.compile(
     r"[;,]\s+(?:ODG|Official\s+Disability\s+Guidelines)\s+(?=" + _CHAPTER_ALT + ")", re.I
 )
@@ -110,6 +114,8 @@ _COMMA_TOPICS = [
     "NSAIDs, hypertension and renal function",
     "Baclofen (Lioresal, generic available)",
     "Benzodiazepine dependence, maintenance",
+    "Forearm, Wrist, & Hand",  # MTUS Postsurgical Treatment chapter
+    "Forearm, Wrist, and Hand",
 ]
 
 
@@ -179,18 +185,47 @@ def split_topics(text: str) -> list[str]:
     return [p for p in out if p]
 
 
+def join_paragraph(lines: list[str]) -> str:
+    """A guideline paragraph's lines as one string, names broken by a line-end hyphen joined.
+
+    A hyphen at a line end inside a URL belongs to the URL: it is kept and the URL joined whole.
+    """
+    runs: list[list[str]] = [[]]
+    for ln in lines:
+        runs[-1].append(ln)
+        if _URL_TAIL.search(ln.rstrip()):
+            runs.append([])
+    text = ""
+    for run in runs:
+        if run:
+            text += join_lines(run, drop_hyphens=True)
+    return text
+
+
+_URL_TAIL = re.compile(r"(?:https?://|www\.)\S*-$")
+
+
 def parse_guideline_paragraph(text: str) -> tuple[Citation, ...]:
     """All citations in one guideline paragraph; boilerplate gives none."""
+    cites: list[Citation] = []
+    for seg in paragraph_segments(text):
+        cites.extend(segment_citations(seg))
+    return tuple(_merge(cites))
+
+
+def paragraph_segments(text: str) -> list[str]:
+    """The 'Decision based on ...' segments of one paragraph, boilerplate removed."""
     text = " ".join(text.split())
     text = _BOILER.sub(" ", text).strip()
     if not text:
-        return ()
+        return []
     text = _AND_OTHER.sub(" Decision based on ", text)
-    segments = [s.strip() for s in _BASED.split(text) if s.strip()]
-    cites: list[Citation] = []
-    for seg in segments:
-        cites.extend(_segment(seg))
-    return tuple(_merge(cites))
+    return [s.strip() for s in _BASED.split(text) if s.strip()]
+
+
+def segment_citations(seg: str) -> list[Citation]:
+    """The citations one segment gives, before merging with the paragraph's other segments."""
+    return _segment(seg)
 
 
 def _merge(cites: list[Citation]) -> list[Citation]:
@@ -216,18 +251,53 @@ def _segment(seg: str) -> list[Citation]:
     seg = seg.strip().rstrip(".").strip()
     if re.match(r"^MTUS\b", seg):
         return _mtus(re.sub(r"^MTUS\s*(?:\(ACOEM\)\s*)?", "", seg))
+    # kind: an ACOEM citation after another source ('ODG Knee, Topic, ACOEM 2nd Edition p. 343')
+    pieces = [p for p in _ACOEM_AFTER.split(seg) if p.strip(" ,;.")]
+    if len(pieces) > 1:
+        return [c for p in pieces for c in _segment(p)]
     if _OTHER_NAME.match(seg):
         return _other(_OTHER_NAME.sub("", seg, count=1))
     seg = re.sub(r"^Non-MTUS\s+Citation\s*:?\s*", "", seg, flags=re.I)
     if _ODG_NAME.match(seg):
-        return _odg(seg)
-    if _ODG_CHAPTER.match(seg):  # 'Non-MTUS Citation Low Back (Hyperstimulation analgesia)'
-        return [_odg_one(seg)]
+        return _odg(_ODG_NAME.sub("", seg, count=1))
+    if _ODG_CHAPTER.match(_VERSION_WORDS.sub("", seg).strip()):
+        return _odg(seg)  # 'Non-MTUS Citation Low Back (Hyperstimulation analgesia)'
     if _ACOEM_NAME.match(seg):
-        rest = _ACOEM_NAME.sub("", seg, count=1).strip(" ,:-")
-        rest = re.sub(r"\s+Chapter$|^guidelines?$", "", rest, flags=re.I)
-        return [_plain("ACOEM", rest)]
+        return [_acoem(_ACOEM_NAME.sub("", seg, count=1))]
     return _other(seg)
+
+
+_ACOEM_AFTER = re.compile(
+    r"(?<=\S)[,;.]?\s+(?=(?:ACOEM|American\s+College\s+of\s+Occupational)\b)", re.I
+)
+# edition and version words: never sections or documents (SCHEMA.md); a year beside them is the year
+_VERSION_WORDS = re.compile(
+    r"\(?\s*\b(?:Procedure\s+Summary|(?:Online|Web)\s+Version|Treatment\s+Index|"
+    r"Work\s+Loss\s+Data\s+Institute(?:,?\s+LLC)?|"
+    r"\d+(?:st|nd|rd|th)\s+(?:annual\s+)?ed(?:ition|\.|\b))\.?\s*\)?\s*:?",
+    re.I,
+)
+_STANDALONE_YEAR = re.compile(
+    r"(?:(?<=^)|(?<=[\s,;:(]))\(?\s*(19[89]\d|20[0-4]\d)\s*\)?(?=$|[\s,;:.)])"
+)
+_ACOEM_PAGES = re.compile(
+    r"\b(?:pp?|pgs?|pages?)\b\.?\s*(\d{1,4}(?:\s*(?:[-–,]|and)\s*\d{1,4}(?![\w]))*)(?![\w])", re.I
+)
+
+
+def _versions_and_year(text: str) -> tuple[str, int | None]:
+    """Drop edition/version words and '(updated ..)'; take out a year standing on its own."""
+    text = _strip_updated(text)
+    text = _VERSION_WORDS.sub(", ", text)
+    year = None
+    ym = _STANDALONE_YEAR.search(text)
+    if ym:
+        year = int(ym.group(1))
+        text = text[: ym.start()] + ", " + text[ym.end() :]
+    text = re.sub(r"\(\s*\)", " ", text)
+    text = re.sub(r"\s*,(?:\s*,)+", ",", text)
+    text = re.sub(r"\s+,", ",", text)
+    return " ".join(text.split()).strip(" ,:;-–"), year
 
 
 def _plain(guideline: str, text: str) -> Citation:
@@ -243,18 +313,122 @@ def _plain(guideline: str, text: str) -> Citation:
     return Citation(guideline, doc.strip(" ,:-"), year, tuple(sections), ())
 
 
+_URL = re.compile(r"(?:https?://|www\.)[^\s,;]*[^\s,;.)]")
+_ACCESSED = re.compile(r",?\s*\(?\s*accessed\s+(?:on\s+)?[\d/.\-]+\s*\)?[.,]?\s*", re.I)
+_PART = re.compile(
+    r"^(?:Chapter|Section|Sec\.|Part|Appendix|§|\d+(?:\.\d+)*\s*[-–:.]?\s*[A-Za-z])", re.I
+)
+_AUTHORS = re.compile(r"^(?:[A-Z][\w'-]+\s+[A-Z]{1,3}\.?,?\s*)+(?:et\s+al\.?\s*|[.,]\s*)?")
+_REF_NOISE = re.compile(r"\b(?:Topic\s+\d+|version\s+[\d.]+\d)\b[.,]?", re.I)
+
+
 def _other(text: str) -> list[Citation]:
+    """OTHER sources. Kinds: one source ('U.S. Food and Drug Administration, <quotation>'), a bare
+    URL, several sources in one citation (two URLs; references each ending 'accessed <date>';
+    ';'-joined names), a source followed by its parts ('Manual; Chapter 12-..; 30.6-..' or
+    'Green's Operative Hand Surgery, 6th ed Chapter 17: ..'), a reference 'Title. Source. ..'."""
     text = text.strip(" .:")
     if not text:
         return []
-    text = text.strip(" .")
-    if re.match(r"^(?:https?://|www\.)\S+$", text):
-        return [Citation("OTHER", text, None, (), ())]
+    out: list[Citation] = []
+    for ref in _ACCESSED.split(text):
+        for piece in re.split(r"\s*;\s*", ref):
+            piece = piece.strip(" .,")
+            if not piece:
+                continue
+            year = _YEAR.match(piece)
+            if out and year and len(piece) < 20:  # '...; 2007 Jan. 10': the reference's date
+                if out[-1].year is None:
+                    out[-1] = Citation(
+                        "OTHER", out[-1].document, int(year.group(1)), out[-1].sections, ()
+                    )
+                continue
+            if out and _PART.match(piece):  # a part of the source before it
+                last = out[-1]
+                out[-1] = Citation("OTHER", last.document, last.year, last.sections + (piece,), ())
+                continue
+            out.extend(_other_source(piece))
+    return out
+
+
+def _other_source(text: str) -> list[Citation]:
+    text = _VERSION_WORDS.sub(" ", text).strip(" .,:")
+    text = " ".join(text.split())
+    if not text:
+        return []
+    known = _known_other_source(text)
+    if known:
+        start, end = known
+        name = text[start:end]
+        title = _AUTHORS.sub("", text[:start]).strip(" .,:")
+        after = _URL.sub(" ", text[end:]).strip(" .,:")
+        parts = [p.strip(" .,:") for p in re.split(r",?\s*(?=\bChapter\s+\d)", after)]
+        if (
+            len(parts) > 1
+        ):  # 'Green's Operative Hand Surgery, 6th ed Chapter 17: .., Chapter 30: ..'
+            return [Citation("OTHER", name, None, tuple(p for p in parts if p), ())]
+        if not title:  # 'University of Michigan Health System. Gastroesophageal reflux disease.'
+            first = re.split(r"\.\s+|,\s+", after, maxsplit=1)[0].strip(" .,:")
+            quoted = _PROSE.match(first) or len(first) > 160  # 'FDA, Ambien is indicated ..'
+            place = re.search(r"\(\w\w\)\s*:", first)  # 'Ann Arbor (MI): ..'
+            title = first if first and not quoted and not place else ""
+        title = re.sub(r"(?:\s*[.,:])+\s*$", "", _REF_NOISE.sub("", title)).strip()
+        year = _YEAR.search(after)
+        return [
+            Citation(
+                "OTHER", name, int(year.group(1)) if year else None, (title,) if title else (), ()
+            )
+        ]
+    urls = _URL.findall(text)
+    if urls:
+        rest = _URL.sub(" ", text).strip(" .,:")
+        cites = [Citation("OTHER", u, None, (), ()) for u in urls]
+        if re.search(r"[A-Za-z]{3}", rest):
+            cites = _other_source(rest) + cites
+        return cites
+    # 'Green's Operative Hand Surgery, Chapter 17: Distal Radius Fractures, Chapter 30: ..'
+    doc, *parts = re.split(r",?\s+(?=Chapter\s+\d)", text)
+    if parts:
+        return [
+            Citation("OTHER", doc.strip(" .,:"), None, tuple(p.strip(" .,") for p in parts), ())
+        ]
     head, _, rest = text.partition(", ")
     # 'U.S. Food and Drug Administration, Ambien is indicated ...': a quotation follows the name
     if rest and (_PROSE.match(rest) or len(rest) > 160):
         text = head
     return [Citation("OTHER", text.strip(), None, (), ())]
+
+
+def _known_other_source(text: str) -> tuple[int, int] | None:
+    """Where the text names a source of the vocabulary (kg/data/guidelines.ttl), longest first."""
+    masked = _URL.sub(lambda m: "\x00" * len(m.group(0)), text)  # not inside a URL
+    best = None  # the source named first; of two at one place, the longer
+    for label in _other_labels():
+        pat = r"(?<![\w.])" + re.escape(label).replace(r"\ ", r"\s+") + r"(?![\w])"
+        m = re.search(pat, masked, re.I)
+        if m and (best is None or (m.start(), best[0] - m.end()) < (best[0], -best[1])):
+            best = (m.start(), m.end())
+    return best
+
+
+def _other_labels() -> tuple[str, ...]:
+    global _LABELS
+    if _LABELS is None:
+        from kg.vocab import GUIDELINES, load_vocabulary
+
+        vocab = load_vocabulary()
+        labels = {
+            label
+            for c in vocab.in_scheme(GUIDELINES)
+            if "gsrc:other" in vocab.ancestors(c.id)
+            for label in c.labels
+            if len(label) > 5  # abbreviations ('FDA') name a source only on their own
+        }
+        _LABELS = tuple(sorted(labels, key=len, reverse=True))
+    return _LABELS
+
+
+_LABELS: tuple[str, ...] | None = None
 
 
 _PROSE = re.compile(
@@ -284,7 +458,7 @@ def _mtus(text: str) -> list[Citation]:
     for k, (_start, yend, name) in enumerate(starts):
         stop = starts[k + 1][0] if k + 1 < len(starts) else len(text)
         tail = text[yend:stop]
-        tail = re.sub(r",?\s*and\s*$", "", tail.strip())
+        tail = re.sub(r",?\s*\band\s*$", "", tail.strip())
         tail = re.sub(r",\s*$", "", tail)
         sm = re.search(r"Section\(?s?\)?\s*:\s*(.*)$", tail, re.I)
         sections = split_topics(sm.group(1)) if sm else []
@@ -360,32 +534,138 @@ def _old_topic_pages(body: str) -> tuple[str, list[str], tuple[int, ...]]:
     return "", [" ".join(s.split()).strip(" ,.") for s in secs], tuple(dict.fromkeys(pages))
 
 
-def _odg(seg: str) -> list[Citation]:
-    """ODG: '<ODG name> [,] <chapter> [Chapter] [(updated ..)] [,:-] <topics>'; ';' separates."""
+# an explicit ODG name inside the text starts a new citation; 'ODG <topic>' stays a topic
+_ODG_RESTART = re.compile(
+    r"(?:[,;.]\s*|\s+)(?:Official\s+Disability\s+Guidelines?(?:\s*\(ODG\))?|ODG(?=\s+"
+    + _CHAPTER_ALT
+    + r"))\s*[,:\-–]?\s*",
+    re.I,
+)
+_CHAPTER_END = _AE + r"\s*(?:chapters?|sections?)?" + _AE + r"\s*(?:$|[,;:/(]|[-–]\s|\s+and\s+)"
+_NEXT_CHAPTER = re.compile(
+    r"(?:\s*,\s*|\s+and\s+|\s*/\s*)(?=(?:the\s+)?" + _CHAPTER_ALT + _CHAPTER_END + ")", re.I
+)
+
+
+def _odg(rest: str) -> list[Citation]:
+    """ODG: '<chapter> [Chapter] [(updated ..)] [,:-] <topics>', chapters listed or ';'-joined.
+
+    Kinds: edition/version words and years around the chapter; several chapters in one citation
+    ('Neck and Upper Back, Low Back'; 'A, B and C chapters: topic' shares the topic); a ';' part
+    without a chapter continues the chapter before it; the ODG name written again starts anew.
+    """
+    rest, year = _versions_and_year(rest)
     out: list[Citation] = []
-    rest = _ODG_NAME.sub("", seg, count=1).strip()
-    rest = _ODG_NEXT_CHAPTER.sub("; ", rest)
-    for part in re.split(r";\s+|\.\s+(?=(?:Official\s+Disability|ODG)\b)", rest):
-        part = _ODG_NAME.sub("", part.strip(), count=1).strip(" .,")
-        out.append(_odg_one(part))
+    for explicit in _ODG_RESTART.split(rest):
+        current = ""
+        for n, part in enumerate(re.split(r"\s*;\s+", explicit)):
+            part = _ODG_NAME.sub("", part.strip(), count=1).strip(" .,")
+            if not part:
+                continue
+            chapters = _odg_chapters(part)
+            if n and not chapters[0][0] and current:  # '..., EDS; NCS': still the same chapter
+                chapters[0] = (current, chapters[0][1])
+            for doc, topics in chapters:
+                out.append(Citation("ODG", doc, year, tuple(topics), ()))
+            current = chapters[-1][0]
+    return out or [Citation("ODG", "", year, (), ())]
+
+
+def _odg_chapters(text: str) -> list[tuple[str, list[str]]]:
+    """[(chapter as written, topics)] for one part; chapter '' when the part names none."""
+    m = _ODG_CHAPTER.match(text)
+    if not m:
+        return [("", _odg_topics(text))]
+    found: list[tuple[str, str]] = []  # (chapter, text after it up to the next chapter)
+    pos = 0
+    starts = [m] + [
+        _ODG_CHAPTER.match(text, n.end()) for n in _NEXT_CHAPTER.finditer(text, m.end())
+    ]
+    bounds = [m.start()] + [n.start() for n in _NEXT_CHAPTER.finditer(text, m.end())]
+    for k, cm in enumerate(starts):
+        if cm is None:
+            continue
+        stop = bounds[k + 1] if k + 1 < len(bounds) else len(text)
+        pos = cm.end()
+        found.append((cm.group(1), text[pos:stop]))
+    out: list[tuple[str, list[str]]] = []
+    for chapter, after in found:
+        doc, after = _chapter_document(chapter, after)
+        out.append((doc, _odg_topics(after)))
+    # chapters listed one after another share the topics written after the last of them
+    for k in range(len(out) - 2, -1, -1):
+        if not out[k][1] and out[k + 1][1]:
+            out[k] = (out[k][0], list(out[k + 1][1]))
     return out
 
 
-def _odg_one(text: str) -> Citation:
-    m = _ODG_CHAPTER.match(text)
-    if not m:
-        return Citation("ODG", "", None, tuple(split_topics(_strip_updated(text))), ())
-    chapter = " ".join(m.group(1).split())
-    rest = text[m.end() :]
-    rest = re.sub(r"^\s*(?:chapter|section)\b", "", rest, flags=re.I)
-    rest = _strip_updated(rest)
-    rest = re.sub(r"^\s*(?:chapter|section)\b", "", rest, flags=re.I)
-    rest = re.sub(_AE.replace("(?:", "^(?:", 1), "", rest, flags=re.I)
+def _chapter_document(chapter: str, after: str) -> tuple[str, str]:
+    """The chapter as written (its '(Acute & Chronic)' kept, 'Chapter' dropped) and the rest."""
+    doc = " ".join(chapter.split())
+    rest = re.sub(r"^\s*(?:chapters?|sections?)\b", "", after, flags=re.I)
+    ae = re.match(_AE.replace("(?:", "^(?:", 1), rest, flags=re.I)
+    if ae and ae.group(0).strip():
+        if "(" not in doc:
+            doc = doc + " " + " ".join(ae.group(0).split())
+        rest = rest[ae.end() :]
+    rest = re.sub(r"^\s*(?:chapters?|sections?)\b", "", rest, flags=re.I)
+    return doc, rest
+
+
+def _odg_topics(text: str) -> list[str]:
+    rest = _strip_updated(text)
     rest = rest.strip().lstrip(",:;-–/").strip()
-    if rest.startswith("(") and rest.endswith(")") and rest.count("(") == 1:
-        rest = rest[1:-1]
+    if rest.startswith("(") and _closing(rest) == len(rest) - 1:
+        rest = rest[1:-1]  # 'Knee and Leg (Durable medical equipment (DME))'
     rest = re.sub(r"\s+(?=ODG\s+\w)", ", ", rest)  # 'Manipulation ODG Chiropractic Guidelines'
-    return Citation("ODG", chapter, None, tuple(split_topics(rest)), ())
+    topics = []
+    for t in split_topics(rest):
+        # 'Topic', 'subheading' and a bare 'Guidelines' name the structure, not a topic
+        t = re.sub(r"\s+Topic$|,?\s*\bsubheading$", "", t, flags=re.I).strip()
+        if t and not re.fullmatch(r"guidelines?", t, re.I):
+            topics.append(t)
+    return topics
+
+
+def _closing(text: str) -> int:
+    """Index of the parenthesis closing the one that opens text, -1 when none."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def _acoem(text: str) -> Citation:
+    """ACOEM outside MTUS: '[Occupational Medicine Practice Guidelines,] [3rd ed.,] <chapter>
+    [Chapter][/<part>...] [(2004)] [, pg. 64]' -> document the chapter, parts as sections."""
+    text = _strip_updated(text)
+    pages: list[int] = []
+    for m in _ACOEM_PAGES.finditer(text):
+        pages.extend(parse_pages(m.group(1)))
+    text = _ACOEM_PAGES.sub(", ", text)
+    text, year = _versions_and_year(text)
+    text = re.sub(
+        r"\b(?:Occupational\s+Medicine\s+)?Practice\s+Guidelines?\b|^\s*guidelines?\b"
+        r"|\bChapter\s+\d+\s*:?",
+        ", ",
+        text,
+        flags=re.I,
+    )
+    parts: list[str] = []
+    for piece in re.split(r"\s*[/:;]\s*", text):
+        commas = [c.strip() for c in piece.split(",")]
+        if any(re.match(r"(?:and|or)\s", c, re.I) for c in commas):
+            commas = [", ".join(c for c in commas if c)]  # 'Pain, Suffering, and the ..'
+        parts.extend(c for c in commas if c.strip(" .-–"))
+    parts = [re.sub(r"\s+Chapter$", "", p.strip(" .-–"), flags=re.I) for p in parts]
+    parts = [p for p in parts if p]
+    doc = parts[0] if parts else "Occupational Medicine Practice Guidelines"
+    return Citation("ACOEM", doc, year, tuple(parts[1:]), tuple(dict.fromkeys(pages)))
 
 
 def _strip_updated(text: str) -> str:

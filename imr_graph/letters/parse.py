@@ -10,7 +10,7 @@ from pathlib import Path
 
 from imr_graph.errors import LetterError
 from imr_graph.letters import header
-from imr_graph.letters.citations import parse_guideline_paragraph
+from imr_graph.letters.citations import join_paragraph, parse_guideline_paragraph
 from imr_graph.letters.clean import Line, fold, join_lines, to_lines, word_vocabulary
 from imr_graph.letters.layout import RAT_LABEL, RawItem, find_parts
 from imr_graph.letters.read import Source, read_bytes, read_source
@@ -138,7 +138,7 @@ def _item(pos: int, raw: RawItem, vocab: frozenset[str]) -> tuple[Item, list[str
 def _citations(lines: tuple[Line, ...] | None) -> tuple:
     if not lines:
         return ()
-    return parse_guideline_paragraph(join_lines([ln.text for ln in lines], drop_hyphens=True))
+    return parse_guideline_paragraph(join_paragraph([ln.text for ln in lines]))
 
 
 def _partial(heading: str) -> tuple[str, str | None, str | None]:
