@@ -15,7 +15,14 @@ from typing import Any
 
 import networkx as nx
 
-from imr_graph.config import QUERY_DIR, SAMPLE_DIR, shared_dir, shared_pdf_dir
+from imr_graph.config import (
+    NOTEBOOK_SAMPLE_ENV,
+    QUERY_DIR,
+    SAMPLE_DIR,
+    STORE_ENV,
+    shared_dir,
+    shared_pdf_dir,
+)
 from imr_graph.store.sqlite import Store
 from kg import graph as G
 
@@ -200,10 +207,10 @@ def notebook_store() -> tuple[Store, list[Path]]:
     from platformdirs import user_cache_dir
 
     pdfs = shared_pdf_dir()
-    full = os.environ.get("IMR_GRAPH_NOTEBOOK_SAMPLE") != "1" and any(pdfs.glob("*.pdf"))
+    full = os.environ.get(NOTEBOOK_SAMPLE_ENV) != "1" and any(pdfs.glob("*.pdf"))
     paths = [pdfs, shared_dir() / "letters", SAMPLE_DIR] if full else [SAMPLE_DIR]
     default = Path(user_cache_dir("imr-graph")) / f"notebook-store-{'full' if full else 'sample'}"
-    return build_store(os.environ.get("IMR_GRAPH_STORE") or default, paths), paths
+    return build_store(os.environ.get(STORE_ENV) or default, paths), paths
 
 
 @dataclass(frozen=True)
@@ -250,8 +257,6 @@ def most_cited(
         label = str(g.nodes[key].get("label", key))
         out.append(Cited(key, label, src_label, len(its), len(letters)))
     return sorted(out, key=lambda c: (-c.items, -c.letters, c.key))
-
-
 
 
 def shipped_queries() -> dict[str, Path]:

@@ -160,7 +160,9 @@ def _checks(store: Store, with_indexes: bool) -> list[Check]:
 def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
     from embeddings import EmbeddingsError
     from embeddings.csr import sorted_unique
-    from imr_graph.index.indexes import _NewerFormat, indexed_item_ids, load_files
+    from imr_graph.errors import IndexesError, needs_reindex
+    from imr_graph.index.files import load_files
+    from imr_graph.index.indexes import indexed_item_ids
 
     want = sorted_unique(item_ids)
     gen = store.generation
@@ -172,10 +174,10 @@ def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
         return [_ok("indexes", "empty store, no search indexes")]
     try:
         state, rat, req, lex, arrays = load_files(store)
-    except (EmbeddingsError, _NewerFormat, OSError, ValueError) as e:
+    except (EmbeddingsError, IndexesError, OSError, ValueError) as e:
         line = str(e).splitlines()[0] if str(e) else type(e).__name__
         if "reindex" not in line:
-            line += ": run `imr-graph reindex`"
+            line = needs_reindex(line)
         return [_fail("indexes", line)]
     out = [_ok("indexes", f"index files load ({state.get('dir', 'format 1')})")]
     igen = state["generation"]
@@ -184,7 +186,7 @@ def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
         if igen == gen
         else _fail(
             "generation",
-            f"indexes reflect generation {igen}, store is at {gen}: run `imr-graph reindex`",
+            needs_reindex(f"indexes reflect generation {igen}, store is at {gen}"),
         )
     )
     held = {**indexed_item_ids(rat, req, lex), "query_arrays": sorted_unique(arrays.item_ids)}
@@ -196,8 +198,9 @@ def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
         out.append(
             _fail(
                 "model",
-                f"store meta says {model}, index manifests say {sorted(map(str, models))}: "
-                "run `imr-graph reindex`",
+                needs_reindex(
+                    f"store meta says {model}, index manifests say {sorted(map(str, models))}"
+                ),
             )
         )
     else:

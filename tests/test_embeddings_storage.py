@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from embeddings.atomic_files import load_consistently
+from embeddings.storage import load_consistently
 from embeddings.errors import IndexCorruptError
 
 
