@@ -9,9 +9,9 @@ import pytest
 
 from embeddings import (
     DEFAULT_MODEL_NAME,
+    MODEL_ENV,
     EmbeddingCache,
     Encoder,
-    MODEL_ENV,
     IndexMismatchError,
     VectorIndex,
     encode_passages_with_cache,

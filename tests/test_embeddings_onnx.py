@@ -15,8 +15,8 @@ import pytest
 
 from embeddings import DEFAULT_MODEL_NAME, EmbeddingCache, Encoder, encode_with_cache, onnx
 from embeddings.onnx import BackendUnavailableError, split_spec
-from imr_graph.index.indexes import make_encoder
 from embeddings.threads import single_query_threads
+from imr_graph.index.indexes import make_encoder
 
 SENTENCES = [
     "The patient reports chronic low back pain radiating into the left leg, worse when sitting.",
