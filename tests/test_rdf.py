@@ -289,6 +289,19 @@ def test_mtus_page_query_matches_the_letters(sample_store: Store) -> None:
     assert got == want
 
 
+def test_parameters_are_bound_as_terms_never_spliced(sample_store: Store) -> None:
+    st = rdf.oxigraph_store(store_triples(sample_store))
+    q = (REPO / "imr_graph" / "queries" / "letters_citing_mtus_page.rq").read_text()
+    _, default = rdf.run_query(st, q)
+    names, rows = rdf.run_query(st, q, {"page": 113})
+    assert rows == default and {r[names.index("page")] for r in rows} == {113}
+    # a value that would break out of a spliced query is only a string that matches nothing
+    hostile = '1 } } ; DROP ALL ; SELECT * WHERE { ?s ?p "x\\" '
+    assert rdf.run_query(st, q, {"page": hostile}) == (names, [])
+    with pytest.raises(ValueError, match=r"no `VALUES \?nope"):
+        rdf.run_query(st, q, {"nope": 1})
+
+
 # ---- CLI ------------------------------------------------------------------------------------
 
 
