@@ -159,14 +159,15 @@ def test_concept_section_sums_equal_gathering_the_items(arrays: GraphArrays, dat
     assert np.array_equal(got > 0, want > 1e-9)  # no residue of emptied sections
 
 
-def test_format_1_arrays_gain_their_concept_sums_on_load(arrays: GraphArrays, tmp_path: Path):
+def test_an_older_arrays_format_is_refused_with_the_remedy(arrays: GraphArrays, tmp_path: Path):
     folder = tmp_path / "graph"
     arrays.save(folder)
     doc = json.loads((folder / "tables.json").read_text())
     (folder / "tables.json").write_text(json.dumps({**doc, "format": 1}))
-    for name in ("concept_secs_ptr", "concept_secs_idx", "concept_secs_n", "concept_secs_split"):
-        (folder / f"{name}.npy").unlink()
-    _same(GraphArrays.load(folder), arrays)
+    with pytest.raises(
+        ValueError, match=r"format 1, this imr-graph reads 2: run `imr-graph reindex`"
+    ):
+        GraphArrays.load(folder)
 
 
 def test_save_and_memory_mapped_load_round_trip(arrays: GraphArrays, tmp_path: Path) -> None:

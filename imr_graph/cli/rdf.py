@@ -1,4 +1,4 @@
-"""`imr-graph export | validate | sparql`: the store as linked data (kg/rdf.py does the work).
+"""`imr-graph export | validate | sparql`: the store as linked data (kg.rdf does the work).
 
 SPARQL engine: pyoxigraph. The store's N-Triples are bulk-loaded into an in-memory
 pyoxigraph Store per command. Measured on the 145-letter store (17,294 triples; Intel Xeon,
@@ -29,24 +29,21 @@ from pathlib import Path
 import click
 
 from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
-from imr_graph.explore.graph_queries import bind_values, shipped_queries
+from imr_graph.rdf import shipped_queries, store_triples
+from imr_graph.store.sqlite import Store
+from kg import rdf
 
 
-def _open_store(store_dir: Path | None):  # noqa: ANN202 - Store import kept lazy
-    from imr_graph.store.sqlite import Store
-
+def _open_store(store_dir: Path | None) -> Store:
     return Store.open(store_dir, create=False)
 
 
-def _base_option(fn):  # noqa: ANN001, ANN202
-    from kg.rdf import DEFAULT_BASE
-
-    return click.option(
-        "--base",
-        default=DEFAULT_BASE,
-        show_default=True,
-        help="Base IRI nodes are minted under (vocabulary concepts keep their own namespaces).",
-    )(fn)
+_base_option = click.option(
+    "--base",
+    default=rdf.DEFAULT_BASE,
+    show_default=True,
+    help="Base IRI nodes are minted under (vocabulary concepts keep their own namespaces).",
+)
 
 
 # ---- export ---------------------------------------------------------------------------------
@@ -71,15 +68,13 @@ def _base_option(fn):  # noqa: ANN001, ANN202
 @_base_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary of the export.")
 @one_line_errors
-def export(fmt, out, store_dir, base, as_json) -> None:  # noqa: ANN001
+def export(fmt: str | None, out: Path, store_dir: Path | None, base: str, as_json: bool) -> None:
     """Export the store as RDF (deterministic: the same store gives the same bytes)."""
-    from kg import rdf
-
     if fmt is None:
         fmt = rdf.SUFFIX_FORMAT.get(out.suffix.lower(), "ttl")
     t0 = time.perf_counter()
     with _open_store(store_dir) as store:
-        triples = rdf.store_triples(store, base)
+        triples = store_triples(store, base)
         if str(out) == "-":
             n = rdf.write(triples, fmt, sys.stdout.buffer, base)
             sys.stdout.buffer.flush()
@@ -129,10 +124,10 @@ def _json_line(obj: object) -> str:
 @click.option("--json", "as_json", is_flag=True, help="The SHACL report as JSON.")
 @click.option("--limit", default=50, show_default=True, help="Violations listed (text output).")
 @one_line_errors
-def validate(file, store_dir, fmt, as_json, limit) -> None:  # noqa: ANN001
+def validate(
+    file: Path | None, store_dir: Path | None, fmt: str | None, as_json: bool, limit: int
+) -> None:
     """SHACL-validate FILE (or an export of the store) against kg/data/shapes.ttl."""
-    from kg import rdf
-
     t0 = time.perf_counter()
     if file is not None:
         if not file.exists():
@@ -141,7 +136,7 @@ def validate(file, store_dir, fmt, as_json, limit) -> None:  # noqa: ANN001
         what = str(file)
     else:
         with _open_store(store_dir) as store:
-            data = rdf.to_rdflib(rdf.store_triples(store))
+            data = rdf.to_rdflib(store_triples(store))
             what = f"store {store.path}"
     conforms, violations = rdf.validate_graph(data)
     secs = round(time.perf_counter() - t0, 3)
@@ -196,19 +191,15 @@ def resolve_query(text: str) -> tuple[str, str]:
     return "query", text
 
 
-def bind_params(query: str, params: tuple[str, ...]) -> str:
-    """Replace `VALUES ?name { default }` blocks with the values of --param name=value."""
+def parse_params(params: tuple[str, ...]) -> dict[str, str | int]:
+    """The values of --param name=value, by name."""
     values: dict[str, str | int] = {}
     for param in params:
         name, sep, value = param.partition("=")
         if not sep or not re.fullmatch(r"\w+", name):
             fail(f"--param wants NAME=VALUE, got {param!r}")
         values[name] = value
-    try:
-        return bind_values(query, values)
-    except ValueError as e:
-        fail(f"{e} with --param")
-        raise  # unreachable: fail() exits
+    return values
 
 
 def _cell(v: object) -> str:
@@ -250,10 +241,16 @@ def _table(names: list[str], rows: list[list[object]], width: int = 60) -> str:
 )
 @_base_option
 @one_line_errors
-def sparql(query, store_dir, fmt, as_json, list_queries, params, base) -> None:  # noqa: ANN001
+def sparql(
+    query: str | None,
+    store_dir: Path | None,
+    fmt: str,
+    as_json: bool,
+    list_queries: bool,
+    params: tuple[str, ...],
+    base: str,
+) -> None:
     """Run a SPARQL QUERY (text, .rq file, or shipped query name) over the store."""
-    from kg import rdf
-
     if as_json:
         fmt = "json"
     if list_queries:
@@ -269,14 +266,17 @@ def sparql(query, store_dir, fmt, as_json, list_queries, params, base) -> None: 
         return
     if not query:
         fail("give a QUERY (SPARQL text, a .rq file or a shipped name; --list shows them)")
+        return
     name, text = resolve_query(query)
-    text = bind_params(text, params)
+    values = parse_params(params)
     with _open_store(store_dir) as store:
-        st = rdf.oxigraph_store(rdf.store_triples(store, base))
+        st = rdf.oxigraph_store(store_triples(store, base))
     try:
-        names, rows = rdf.run_query(st, text)
+        names, rows = rdf.run_query(st, text, values)
     except SyntaxError as e:
         fail(f"SPARQL syntax error in {name}: {str(e).splitlines()[0]}")
+    except ValueError as e:
+        fail(f"{e} with --param")
     if fmt == "json":
         emit_json([dict(zip(names, r, strict=True)) for r in rows], pretty=True)
     elif fmt == "csv":
