@@ -31,7 +31,9 @@ def search(
 ) -> list[Hit]:
     idx = indexes or Indexes.open(store)
     if mode == "lexical":
-        scored = [(iid, s, None) for iid, s in idx.lexical.search(query, k)]
+        scored: list[tuple[int, float, int | None]] = [
+            (iid, s, None) for iid, s in idx.lexical.search(query, k)
+        ]
     else:
         with single_query_threads():
             qv = idx.encoder.encode([query])

@@ -72,10 +72,6 @@ def check_store(store: Store | str | Path, indexes: bool = True) -> list[Check]:
         return _checks(store, indexes)
 
 
-def consistent(store: Store | str | Path, indexes: bool = True) -> bool:
-    return all(c.ok for c in check_store(store, indexes))
-
-
 def _checks(store: Store, with_indexes: bool) -> list[Check]:
     out: list[Check] = []
     db = store.db
