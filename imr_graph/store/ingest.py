@@ -111,7 +111,7 @@ def _ingest(
             letter = parse_file(f)
         except LetterError as e:
             failed.append((str(f), e.problem))
-        except Exception as e:  # noqa: BLE001 - a parser bug must not lose the other letters
+        except Exception as e:  # a parser bug must not lose the other letters
             failed.append((str(f), f"internal error while parsing: {type(e).__name__}: {e}"))
         else:
             if letter.key in seen and seen[letter.key] != letter.sha256:
