@@ -208,3 +208,15 @@ def test_top_is_the_best_positive_scores_ties_by_position(
     order = sorted((i for i in range(n) if score[i] > 0), key=lambda i: (-score[i], i))
     assert top_k(score, k).tolist() == order[:k]
     assert top_k(score, None).tolist() == order
+
+
+def test_public_api_is_lazy_and_complete() -> None:
+    """`import imr_graph` loads no numpy, torch or store; every public name then resolves."""
+    code = (
+        "import sys, imr_graph\n"
+        "assert not {'numpy', 'torch', 'imr_graph.store.sqlite'} & set(sys.modules)\n"
+        "for n in imr_graph.__all__: getattr(imr_graph, n)\n"
+        "assert imr_graph.Filters is __import__('imr_graph.query.filters').query.filters.Filters\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
