@@ -33,9 +33,7 @@ def search(
     idx = indexes or Indexes.open(store)
     scored: list[tuple[int, float, int | None]]  # (item, score, best window's vector id)
     if mode == "lexical":
-        scored: list[tuple[int, float, int | None]] = [
-            (iid, s, None) for iid, s in idx.lexical.search(query, k)
-        ]
+        scored = [(iid, s, None) for iid, s in idx.lexical.search(query, k)]
     else:
         with single_query_threads():
             qv = idx.encoder.encode([query])
