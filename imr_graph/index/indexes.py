@@ -37,6 +37,7 @@ from embeddings.atomic_files import atomic_write, fsync_dir, load_consistently
 from embeddings.csr import sorted_unique
 from imr_graph.errors import StoreError
 from imr_graph.index.arrays import GraphArrays
+from imr_graph.store.faults import crash_point
 from imr_graph.store.sqlite import Store, StoreBusyError, lock_holder, lock_timeout
 from kg.model import Letter
 
@@ -270,6 +271,7 @@ class Indexes:
                 fresh.lexical,
             )
             self._add_rows(self._rows(None), show_progress)
+            crash_point("reindex.embedded")
             self.arrays = GraphArrays.build(self.store.iter_letters())
             self.save()
 
@@ -319,9 +321,13 @@ class Indexes:
             name = f"v{gen:08d}-{uuid.uuid4().hex[:8]}"
             base = folder / name
             self.rationales.save(base / "rationales")
+            crash_point("save.rationales")
             self.requests.save(base / "requests")
+            crash_point("save.requests")
             self.lexical.save(base / "lexical")
+            crash_point("save.lexical")
             self.arrays.save(base / "graph")
+            crash_point("save.arrays")
             fsync_dir(base / "graph")
             fsync_dir(base)
             state = {
@@ -335,6 +341,7 @@ class Indexes:
                 p.write_text(json.dumps(state))
 
             atomic_write(folder / STATE_FILE, write)
+            crash_point("save.swapped")
             self.generation = gen
             for old in folder.iterdir():
                 if (
@@ -343,6 +350,7 @@ class Indexes:
                     and (old.name.startswith("v") or old.name in _LEGACY_PARTS)
                 ):
                     shutil.rmtree(old, ignore_errors=True)
+            crash_point("save.pruned")
             if self.store.meta("model") != self.encoder.model_name:
                 with self.store.transaction():
                     self.store._set_meta("model", self.encoder.model_name)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from imr_graph.errors import LetterError
 from imr_graph.letters.parse import parse_file
+from imr_graph.store.faults import crash_point
 from imr_graph.store.sqlite import IngestReport, Store
 from kg.model import Letter
 
@@ -77,6 +78,7 @@ def _ingest(
         prepare = getattr(indexes, "prepare", None)
         if prepare is not None:
             prepare(store.changed(batch), show_progress=progress)
+        crash_point("ingest.embedded")
         a, r, u, removed_ids, added_ids = store.put_letters(batch)
         added.extend(a)
         replaced.extend(r)
@@ -90,6 +92,7 @@ def _ingest(
             # checkpoints; a crash in between is repaired from the embedding cache on open
             due = time.monotonic() - last_save >= CHECKPOINT_S
             indexes.apply(removed_ids, added_ids, show_progress=again, save=due)  # type: ignore[attr-defined]
+            crash_point("ingest.applied")
             unsaved = not due
             if due:
                 last_save = time.monotonic()
