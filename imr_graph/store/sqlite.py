@@ -22,6 +22,7 @@ import networkx as nx
 
 from imr_graph.config import LOCK_TIMEOUT_ENV, default_store_dir
 from imr_graph.errors import StoreError
+from imr_graph.store.faults import crash_point
 from kg.graph import add_letter, build_graph, item_int_id, remove_letter
 from kg.model import Letter, letter_from_json, letter_to_json
 
@@ -428,6 +429,8 @@ class Store:
                     added_ids.append(iid)
             if added or replaced:
                 self._set_meta("generation", str(self.generation + 1))
+            crash_point("put.uncommitted")
+        crash_point("put.committed")
         self._apply_to_graph(batch, replaced, added)
         return added, replaced, unchanged, removed_ids, added_ids
 
@@ -453,6 +456,8 @@ class Store:
         with self.writing(), self.transaction():
             ids = self._delete(key)
             self._set_meta("generation", str(self.generation + 1))
+            crash_point("remove.uncommitted")
+        crash_point("remove.committed")
         self._letters.pop(key, None)
         if self._graph is not None:
             remove_letter(self._graph, key)
