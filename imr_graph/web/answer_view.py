@@ -63,7 +63,8 @@ def section_links(g: nx.MultiDiGraph, letter: str, position: int, fallback: Any)
 def result_views(g: nx.MultiDiGraph, answer: dict[str, Any], request_text: str) -> list[ResultView]:
     results = answer.get("results", [])
     votes, n_best = section_votes(results)
-    terms = query_terms(request_text)
+    concepts = answer.get("summary", {}).get("treatment_concepts") or []
+    terms = query_terms(" ".join([request_text, *(str(c.get("label") or "") for c in concepts)]))
     out = []
     for rank, r in enumerate(results, start=1):
         letter, pos = str(r["letter"]), int(r["item"])
