@@ -15,6 +15,7 @@ from imr_graph.web.words import (
     label,
     mark_terms,
     query_terms,
+    section_label,
     section_votes,
     why_words,
 )
@@ -56,7 +57,7 @@ def section_links(g: nx.MultiDiGraph, letter: str, position: int, fallback: Any)
     item = G.item_node(letter, position)
     ids = sorted(set(G.out_nodes(g, item, G.CITES_SECTION, by="maximus"))) if item in g else []
     if ids:
-        return tuple(SectionLink(label(g, s), section_href(s)) for s in ids)
+        return tuple(SectionLink(section_label(g, s), section_href(s)) for s in ids)
     return tuple(SectionLink(str(s), "") for s in fallback or ())
 
 

@@ -12,12 +12,12 @@ OVERTURNED = "#1f5f8b"  # dark blue: 6.6:1 on white
 
 @dataclass(frozen=True)
 class Bar:
-    """One row of a stacked bar chart: a label, its upheld and overturned counts, a link."""
+    """One row of a stacked bar chart: a label and its upheld and overturned counts (links are in
+    the table beside it: an SVG image holds no control)."""
 
     label: str
     upheld: int
     overturned: int
-    href: str = ""
 
     @property
     def total(self) -> int:
@@ -42,8 +42,6 @@ def stacked_bars(bars: list[Bar], title: str, width: int = 640) -> Markup:
         wo = plot_w * b.overturned / top
         name = escape(b.label if len(b.label) <= 38 else b.label[:36] + "…")
         text = f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{name}</text>'
-        if b.href:
-            text = f'<a href="{escape(b.href)}">{text}</a>'
         parts.append(
             f"<g><title>{escape(b.label)}: {b.upheld} upheld, {b.overturned} overturned</title>"
             f"{text}"

@@ -9,7 +9,7 @@ from typing import Any
 import networkx as nx
 
 from imr_graph.web.params import BadInput, PrecedentParams
-from imr_graph.web.words import label
+from imr_graph.web.words import label, section_label
 from kg import graph as G
 
 FILTER_KINDS = {
@@ -84,6 +84,8 @@ def facets(
                 change = {name: value}
                 active = getattr(p, name) == value
                 shown = value.capitalize() if name == "decision" else label(g, value)
+                if name == "section":
+                    shown = section_label(g, value)
             values.append(FacetValue(shown, n, "/precedents?" + p.query_string(**change), active))
         out[name] = values
     return out

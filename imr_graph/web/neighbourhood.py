@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from kg import graph as G
 
 MAX_NODES = 50
+CX, CY, W, H = 450, 330, 900, 660  # the drawing's centre and size
 _SKIP = frozenset({G.RATIONALE})  # a rationale is read on the letter page, not drawn
 
 
@@ -71,8 +72,8 @@ def neighbourhood(g: nx.MultiDiGraph, center: str, limit: int = MAX_NODES) -> tu
                     str(d.get("label", n)),
                     str(d.get("kind", "")),
                     r,
-                    340 + radius * math.cos(a),
-                    330 + radius * math.sin(a),
+                    CX + radius * math.cos(a),
+                    CY + radius * math.sin(a),
                 )
             )
     edges = sorted(
@@ -86,8 +87,8 @@ def svg(nodes: list[Node], edges: list[Edge], title: str) -> Markup:
     """Each node a link with a title; edges drawn first, so that nodes stay clickable."""
     pos = {n.id: n for n in nodes}
     out = [
-        '<svg xmlns="http://www.w3.org/2000/svg" role="img" width="680" height="660" '
-        'viewBox="0 0 680 660" class="graph">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="group" width="{W}" height="{H}" '
+        f'viewBox="0 0 {W} {H}" class="graph" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
     ]
     for e in edges:
@@ -99,10 +100,13 @@ def svg(nodes: list[Node], edges: list[Edge], title: str) -> Markup:
     for n in nodes:
         short = n.label if len(n.label) <= 24 else n.label[:22] + "…"
         r = 9 if n.ring == 0 else 6
+        left = n.x < CX - 1  # labels point away from the centre, so none runs off the edge
+        dx, anchor = (-9, "end") if left else (9, "start")
         out.append(
             f'<a href="{escape(n.href)}"><title>{escape(n.label)} ({escape(n.kind)})</title>'
             f'<circle cx="{n.x:.1f}" cy="{n.y:.1f}" r="{r}" class="k-{escape(n.kind)}"/>'
-            f'<text x="{n.x + 9:.1f}" y="{n.y + 4:.1f}">{escape(short)}</text></a>'
+            f'<text x="{n.x + dx:.1f}" y="{n.y + 4:.1f}" text-anchor="{anchor}">'
+            f"{escape(short)}</text></a>"
         )
     out.append("</svg>")
     return Markup("".join(out))

@@ -13,7 +13,7 @@ from imr_graph.web.cited_by import CITERS, by_year, citing_items, co_cited, is_c
 from imr_graph.web.neighbourhood import graph_href, neighbourhood, svg, to_json
 from imr_graph.web.params import DECISIONS, REQUEST_MAX, BadInput, date_param
 from imr_graph.web.respond import as_csv, as_json, page, served, split_format
-from imr_graph.web.words import item_number, label
+from imr_graph.web.words import item_number, label, section_label
 from kg import graph as G
 from kg.model import letter_to_json
 
@@ -39,7 +39,7 @@ def letter(request: Request) -> Response:
             {
                 "it": it,
                 "no": item_number(it.position),
-                "sections": [(label(g, x), section_href(x)) for x in secs],
+                "sections": [(section_label(g, x), section_href(x)) for x in secs],
                 "more_href": "/precedents?" + urlencode(more),
                 "graph_href": graph_href(node),
             }
@@ -124,7 +124,7 @@ def section(request: Request) -> Response:
         head=head,
         items=items,
         chart=stacked_bars(by_year(items), f"Upheld and overturned by year: {head['label']}"),
-        co=[(lab, section_href(i), n) for i, lab, n in co_cited(g, sid, items)],
+        co=[(section_label(g, i), section_href(i), n) for i, _, n in co_cited(g, sid, items)],
         f={"decision": decision, "by": by, "from": date_from, "to": date_to},
         graph_href=graph_href(sid),
         letter_href=letter_href,

@@ -10,7 +10,8 @@ from imr_graph.web.charts import Bar, stacked_bars
 from imr_graph.web.params import QUERY_MAX, BadInput, k_param, text_param
 from imr_graph.web.passages import MODES, search_passages
 from imr_graph.web.respond import as_csv, as_json, page, path_format, served
-from imr_graph.web.words import item_number, mark_terms, query_terms
+from imr_graph.web.served import Served
+from imr_graph.web.words import item_number, mark_terms, query_terms, section_label
 
 STATS_ROWS = 15
 
@@ -112,20 +113,21 @@ def stats(request: Request) -> Response:
                 "computed_on": s.provenance.to_json(),
             },
         )
-    links = {
-        "category": lambda key: "/precedents?request=&category=" + key,
-        "section": section_href,
-        "specialty": lambda key: "",
-    }
     charts = {}
     for by, rs in rates.items():
-        bars = [
-            Bar(r.label, r.upheld, r.overturned, links[by](r.key) if by == "section" else "")
-            for r in rs[:STATS_ROWS]
-        ]
+        bars = [Bar(_label(s, by, r.key, r.label), r.upheld, r.overturned) for r in rs[:STATS_ROWS]]
         charts[by] = {
             "svg": stacked_bars(bars, f"Outcomes by {by}: the {len(bars)} most frequent"),
-            "rows": rs[:STATS_ROWS],
+            "rows": [(r, _label(s, by, r.key, r.label), _link(by, r.key)) for r in rs[:STATS_ROWS]],
             "more": max(0, len(rs) - STATS_ROWS),
         }
     return page(request, "stats.html", title="The store at a glance", st=st, charts=charts)
+
+
+def _link(by: str, key: str) -> str:
+    """Where a row of the stats tables leads: a section to its cited-by page."""
+    return section_href(key) if by == "section" else ""
+
+
+def _label(s: Served, by: str, key: str, fallback: str) -> str:
+    return section_label(s.graph, key) if by == "section" and key in s.graph else fallback

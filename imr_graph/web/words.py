@@ -39,6 +39,12 @@ def label(g: nx.MultiDiGraph, node: str) -> str:
     return str(g.nodes[node].get("label", node)) if node in g else node
 
 
+def section_label(g: nx.MultiDiGraph, node: str) -> str:
+    """A section's label with its document: "Special Studies" alone names a dozen sections."""
+    doc = g.nodes[node].get("document") if node in g else None
+    return f"{label(g, node)} ({label(g, doc)})" if doc else label(g, node)
+
+
 def item_number(position: int) -> int:
     """Items are numbered from 1 on pages and citations (the store counts from 0)."""
     return int(position) + 1
@@ -71,7 +77,7 @@ def why_words(r: dict[str, Any], g: nx.MultiDiGraph, votes: Counter[str], n_best
     for sec in r.get("sections") or ():
         n = votes.get(sec, 0)
         if n > 1:
-            out.append(f"cites {sec}, like {n} of the {n_best} best matches")
+            out.append(f"cites {sec}, as do {n} of the {n_best} best matches")
         elif graph.get("shared_sections"):
             out.append(f"cites {sec}")
     if graph.get("region"):
