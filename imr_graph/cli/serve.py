@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from imr_graph.cli.options import one_line_errors, store_option
+from imr_graph.cli.options import fail, one_line_errors, store_option
 
 H11_MAX_EVENT = 64 * 1024  # request line + headers: a permalink with an 8000-character summary
 
@@ -45,17 +45,20 @@ def serve(store_dir, host, port, open_browser, allow_hosts) -> None:  # noqa: AN
                 "--allow-host NAME to refuse the others",
                 err=True,
             )
-    app = create_app(store_dir, allowed_hosts=allowed)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # connections queue from now on, while the model loads
     except OSError as e:
         sock.close()
-        raise click.ClickException(
-            f"cannot listen on {host}:{port} ({e.strerror}): use another --port"
-        ) from None
+        fail(f"cannot listen on {host}:{port} ({e.strerror}): use another --port")
+    try:
+        app = create_app(store_dir, allowed_hosts=allowed)  # the store, indexes and model, once
+    except BaseException:
+        sock.close()
+        raise
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}/"
     click.echo(f"imr-graph: serving {url} (Ctrl-C stops)", err=True)

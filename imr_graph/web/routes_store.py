@@ -12,6 +12,7 @@ from imr_graph.web.passages import MODES, search_passages
 from imr_graph.web.respond import as_csv, as_json, page, path_format, served
 from imr_graph.web.served import Served
 from imr_graph.web.words import item_number, mark_terms, query_terms, section_label
+from kg import graph as G
 
 STATS_ROWS = 15
 
@@ -63,6 +64,7 @@ def search(request: Request) -> Response:
         {
             "h": h,
             "href": letter_href(h.letter, h.item),
+            "case": _case(s, h.letter),
             "no": item_number(h.item),
             "passage": mark_terms(
                 h.passage if len(h.passage) <= 700 else h.passage[:697] + "…", terms
@@ -131,3 +133,8 @@ def _link(by: str, key: str) -> str:
 
 def _label(s: Served, by: str, key: str, fallback: str) -> str:
     return section_label(s.graph, key) if by == "section" and key in s.graph else fallback
+
+
+def _case(s: Served, letter: str) -> str:
+    node = G.letter_node(letter)
+    return str((s.graph.nodes[node].get("case_number") if node in s.graph else None) or letter)

@@ -115,7 +115,7 @@ PAGES = {
     "search": "",
     "results": "precedents?request=Norco+10%2F325+%2390&summary=chronic+low+back+pain",
     "letter": "letters/004_030cb33236d584c4",
-    "section": "sections/gdoc:mtus-chronic-pain/opioid",
+    "section": "sections/gdoc:mtus-chronic-pain/analgesic-topical",
     "passages": "search?q=topical+ketamine+is+under+study",
     "stats": "stats",
     "graph": "graph/letter:004_030cb33236d584c4",
