@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -40,6 +41,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     html = _env.get_template(template).render(
         provenance=s.provenance,
         permalink=str(request.url),
+        now=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         path=request.url.path,
         **context,
     )
