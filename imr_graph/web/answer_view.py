@@ -63,7 +63,7 @@ def section_links(g: nx.MultiDiGraph, letter: str, position: int, fallback: Any)
 
 def result_views(g: nx.MultiDiGraph, answer: dict[str, Any], request_text: str) -> list[ResultView]:
     results = answer.get("results", [])
-    votes, n_best = section_votes(results)
+    votes, n_best = section_votes(g, results)
     concepts = answer.get("summary", {}).get("treatment_concepts") or []
     terms = query_terms(" ".join([request_text, *(str(c.get("label") or "") for c in concepts)]))
     out = []

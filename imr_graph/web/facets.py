@@ -34,18 +34,27 @@ class FacetValue:
         return {"label": self.label, "count": self.count, "href": self.href, "active": self.active}
 
 
-def check_filter_values(g: nx.MultiDiGraph, p: PrecedentParams) -> None:
+def known_values(g: nx.MultiDiGraph) -> dict[str, list[tuple[str, str]]]:
+    """(id, label) of every node a substring filter can match, by filter name (read once)."""
+    out: dict[str, list[tuple[str, str]]] = {name: [] for name in FILTER_KINDS}
+    by_kind = {kind: name for name, (kind, _) in FILTER_KINDS.items()}
+    for n, d in g.nodes(data=True):
+        name = by_kind.get(d.get("kind", ""))
+        if name:
+            out[name].append((n, str(d.get("label", n))))
+    return out
+
+
+def check_filter_values(known: dict[str, list[tuple[str, str]]], p: PrecedentParams) -> None:
     """Refuse a substring filter that matches nothing in the store, naming a few known values."""
-    for name, (kind, words) in FILTER_KINDS.items():
+    for name, (_, words) in FILTER_KINDS.items():
         needle = getattr(p, name).casefold()
         if not needle:
             continue
-        known = [
-            (n, str(d.get("label", n))) for n, d in g.nodes(data=True) if d.get("kind") == kind
-        ]
-        if any(needle in n.casefold() or needle in lab.casefold() for n, lab in known):
+        known_here = known[name]
+        if any(needle in n.casefold() or needle in lab.casefold() for n, lab in known_here):
             continue
-        examples = ", ".join(sorted({lab for _, lab in known})[:5])
+        examples = ", ".join(sorted({lab for _, lab in known_here})[:5])
         raise BadInput(
             f"{name}={getattr(p, name)!r} matches no {words} in this store: "
             f"use part of a name such as {examples or '(none stored)'}."

@@ -1,7 +1,8 @@
 """Passage search with dense and lexical hits fused by reciprocal rank (the page's default).
 
 `imr_graph.query.search` answers one mode at a time; this fuses the two here, so that a sentence
-pasted from a letter finds it (lexical) and a paraphrase finds its kin (dense).
+pasted from a letter finds it (lexical, and a verbatim match of 8 words or more leads) and a
+paraphrase finds its kin (dense).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Passage:
     decision: str
     passage: str
     ranks: dict[str, int]
+    verbatim: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -36,6 +38,7 @@ class Passage:
             "decision": self.decision,
             "passage": self.passage,
             "ranks": self.ranks,
+            "verbatim": self.verbatim,
         }
 
 
@@ -51,9 +54,14 @@ def search_passages(store: Store, indexes: Any, q: str, k: int, mode: str) -> li
             hit = best.setdefault(key, {"score": 0.0, "hit": h, "ranks": {}, "passage": h.passage})
             hit["score"] += 1.0 / (RRF_K + rank) if mode == "fused" else h.score
             hit["ranks"][m] = rank
+            if m == "lexical" and _verbatim(q, h.passage):  # a lexical hit's passage: the rationale
+                hit["verbatim"] = True
             if m == "dense":
                 hit["passage"] = h.passage  # a window, shorter than the whole rationale
-    ranked = sorted(best.items(), key=lambda kv: (-kv[1]["score"], kv[0]))[:k]
+    # a sentence pasted from a letter finds that letter first: verbatim matches lead
+    ranked = sorted(
+        best.items(), key=lambda kv: (not kv[1].get("verbatim"), -kv[1]["score"], kv[0])
+    )[:k]
     return [
         Passage(
             v["score"],
@@ -63,6 +71,13 @@ def search_passages(store: Store, indexes: Any, q: str, k: int, mode: str) -> li
             v["hit"].decision,
             v["passage"],
             v["ranks"],
+            bool(v.get("verbatim")),
         )
         for (letter, item), v in ranked
     ]
+
+
+def _verbatim(q: str, text: str) -> bool:
+    """The query occurs in the text word for word (case and spacing aside), 8 words or more."""
+    words = q.casefold().split()
+    return len(words) >= 8 and " ".join(words) in " ".join(text.casefold().split())

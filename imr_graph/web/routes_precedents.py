@@ -63,7 +63,7 @@ def _filters(p: PrecedentParams) -> Any:
 def answer(request: Request, p: PrecedentParams) -> dict[str, Any]:
     """What `imr-graph precedents --json` prints for these parameters."""
     s = served(request)
-    check_filter_values(s.graph, p)
+    check_filter_values(s.known, p)
     out = s.precedents(p.request, p.summary or None, p.k, _filters(p))
     if p.by_letter:
         out["by_letter"] = group_by_letter(out["results"])

@@ -85,14 +85,10 @@ def search(request: Request) -> Response:
 
 
 def stats(request: Request) -> Response:
-    from imr_graph.explore.graph_queries import overturn_rates
-    from imr_graph.explore.stats import store_stats
-
     fmt = path_format(request)
     s = served(request)
-    with s.reading() as store:
-        st = store_stats(store)
-        rates = {by: overturn_rates(store, by=by) for by in ("category", "section", "specialty")}
+    cached = s.stats()
+    st, rates = cached["store"], cached["rates"]
     if fmt == ".json":
         return as_json(
             request,

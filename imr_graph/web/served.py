@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imr_graph.store.sqlite import Store
+from imr_graph.web.facets import known_values
 
 if TYPE_CHECKING:
     from imr_graph.query.precedent import Filters, PrecedentEngine
@@ -66,6 +67,8 @@ class Served:
             self.store.meta("model") or self.engine.idx.encoder.model_name,
         )
         self._lock = threading.Lock()
+        self.known = known_values(self.graph)  # the filter values the store knows
+        self._stats: dict[str, Any] | None = None
         self.engine.idx.encoder.encode(["warm-up"])  # the model loads now, not on a first query
 
     @contextmanager
@@ -80,6 +83,20 @@ class Served:
         """Exactly what `imr-graph precedents --json` prints for the same parameters."""
         with self._lock:
             return self.engine.query(request, summary, k=k, filters=filters).to_json()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and outcome rates, computed once (the served store is read as loaded)."""
+        from imr_graph.explore.graph_queries import overturn_rates
+        from imr_graph.explore.stats import store_stats
+
+        with self._lock:
+            if self._stats is None:
+                rates = {
+                    b: overturn_rates(self.store, by=b)
+                    for b in ("category", "section", "specialty")
+                }
+                self._stats = {"store": store_stats(self.store), "rates": rates}
+            return self._stats
 
     def close(self) -> None:
         with self._lock:

@@ -50,10 +50,20 @@ def item_number(position: int) -> int:
     return int(position) + 1
 
 
-def section_votes(results: list[dict[str, Any]], top: int = 10) -> tuple[Counter[str], int]:
-    """How many of the `top` best results cite each section label."""
+def cited_sections(g: nx.MultiDiGraph, r: dict[str, Any]) -> list[str]:
+    """A result's MAXIMUS sections: graph ids when the graph has the item, else its labels."""
+    item = G.item_node(str(r.get("letter", "")), int(r.get("item", 0)))
+    if item in g:
+        return sorted(set(G.out_nodes(g, item, G.CITES_SECTION, by="maximus")))
+    return list(r.get("sections") or ())
+
+
+def section_votes(
+    g: nx.MultiDiGraph, results: list[dict[str, Any]], top: int = 10
+) -> tuple[Counter[str], int]:
+    """How many of the `top` best results cite each section."""
     best = results[:top]
-    return Counter(s for r in best for s in set(r.get("sections") or ())), len(best)
+    return Counter(s for r in best for s in cited_sections(g, r)), len(best)
 
 
 def why_words(r: dict[str, Any], g: nx.MultiDiGraph, votes: Counter[str], n_best: int) -> list[str]:
@@ -74,12 +84,13 @@ def why_words(r: dict[str, Any], g: nx.MultiDiGraph, votes: Counter[str], n_best
     if graph.get("concept"):
         rel = RELATION_WORDS.get(graph.get("relation", ""), "treatment")
         out.append(f"{rel}: {label(g, graph['concept'])}")
-    for sec in r.get("sections") or ():
+    for sec in cited_sections(g, r):
         n = votes.get(sec, 0)
+        name = section_label(g, sec) if sec in g else sec
         if n > 1:
-            out.append(f"cites {sec}, as do {n} of the {n_best} best matches")
+            out.append(f"cites {name}, like {n} of the {n_best} best matches")
         elif graph.get("shared_sections"):
-            out.append(f"cites {sec}")
+            out.append(f"cites {name}, a section this treatment's precedents cite")
     if graph.get("region"):
         out.append("same body region: " + ", ".join(label(g, x) for x in graph["region"]))
     if "dense" in why:
