@@ -277,3 +277,16 @@ def test_vendored_assets_match_their_record(name: str) -> None:
     axe = REPO / "tests" / "browser" / "vendor"
     axe_digest = hashlib.sha256((axe / "axe.min.js").read_bytes()).hexdigest()
     assert axe_digest in (axe / "VENDORED.md").read_text(encoding="utf-8")
+
+
+def test_upload_a_real_pdf_letter(client: TestClient) -> None:
+    from imr_graph.config import shared_pdf_dir
+
+    pdfs = sorted(shared_pdf_dir().glob("*.pdf"))
+    if not pdfs:
+        pytest.skip("real letters not found (set IMR_GRAPH_SHARED)")
+    letter = parse_file(pdfs[0])
+    data = pdfs[0].read_bytes()
+    r = client.post("/upload.json", files={"letter": (pdfs[0].name, data, "application/pdf")})
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["letter"] == letter.key and len(r.json()["items"]) == len(letter.items)

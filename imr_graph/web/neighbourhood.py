@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from kg import graph as G
 
 MAX_NODES = 50
-CX, CY, W, H = 450, 330, 900, 660  # the drawing's centre and size
+CX, CY, W, H = 450, 340, 900, 680  # the drawing's centre and size
 _SKIP = frozenset({G.RATIONALE})  # a rationale is read on the letter page, not drawn
 
 
@@ -62,7 +62,7 @@ def neighbourhood(g: nx.MultiDiGraph, center: str, limit: int = MAX_NODES) -> tu
         rings.append(nxt)
     nodes = []
     for r, ring in enumerate(rings):
-        radius = 0 if r == 0 else 150 * r
+        radius = (0, 190, 310)[r]
         for i, n in enumerate(ring):
             a = 2 * math.pi * i / max(1, len(ring)) + (0.3 if r == 2 else 0)
             d = g.nodes[n]

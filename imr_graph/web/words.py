@@ -84,13 +84,21 @@ def why_words(r: dict[str, Any], g: nx.MultiDiGraph, votes: Counter[str], n_best
     if graph.get("concept"):
         rel = RELATION_WORDS.get(graph.get("relation", ""), "treatment")
         out.append(f"{rel}: {label(g, graph['concept'])}")
-    for sec in cited_sections(g, r):
-        n = votes.get(sec, 0)
-        name = section_label(g, sec) if sec in g else sec
-        if n > 1:
-            out.append(f"cites {name}, like {n} of the {n_best} best matches")
-        elif graph.get("shared_sections"):
-            out.append(f"cites {name}, a section this treatment's precedents cite")
+    shared = sorted(
+        ((votes.get(sec, 0), sec) for sec in cited_sections(g, r)), key=lambda t: (-t[0], t[1])
+    )
+    common = [sec for n, sec in shared if n > 1]
+    if common:
+        n, top = votes[common[0]], common[0]
+        name = section_label(g, top) if top in g else top
+        out.append(f"cites {name}, like {n} of the {n_best} best matches")
+        if len(common) > 1:
+            more = len(common) - 1
+            out.append(f"{more} more section{'s' if more > 1 else ''} the best matches cite")
+    elif shared and graph.get("shared_sections"):
+        top = shared[0][1]
+        name = section_label(g, top) if top in g else top
+        out.append(f"cites {name}, a section this treatment's precedents cite")
     if graph.get("region"):
         out.append("same body region: " + ", ".join(label(g, x) for x in graph["region"]))
     if "dense" in why:

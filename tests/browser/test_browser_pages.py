@@ -73,6 +73,7 @@ def test_type_a_request_submit_and_see_results(browser: Any, served_url: str) ->
     _ask(browser, served_url, "Norco 10/325 #90")
     q = parse_qs(urlsplit(browser.current_url).query)
     assert q["request"] == ["Norco 10/325 #90"]  # the address bar holds the request
+    assert browser.execute_script("return typeof htmx") == "object"  # the vendored copy ran
     items = browser.find_elements(By.CSS_SELECTOR, "ol#results > li")
     assert len(items) == 10
     assert "Upheld" in items[0].text or "Overturned" in items[0].text
@@ -133,3 +134,38 @@ def test_no_request_leaves_loopback_and_axe_finds_no_violation(
     violations = _axe(browser)
     assert violations == [], f"{name}: {violations}"
     _shot(browser, name if name != "search" else "home")
+
+
+def test_upload_a_letter_from_the_form(browser: Any, served_url: str) -> None:
+    from corpus_paths import SAMPLE_DIR
+
+    By = _by()
+    browser.get(served_url)
+    letter = sorted(SAMPLE_DIR.glob("*.txt"))[4]
+    browser.find_element(By.ID, "letter").send_keys(str(letter))
+    browser.find_element(By.CSS_SELECTOR, "section.upload button[type=submit]").click()
+    _wait(browser, lambda d: "/upload" in d.current_url)
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "section.asked"))
+    assert "left out of its own results" in browser.page_source
+    assert _axe(browser) == []
+    _shot(browser, "upload")
+
+
+def test_bad_input_is_a_page_with_one_sentence(browser: Any, served_url: str) -> None:
+    By = _by()
+    browser.get(served_url + "precedents?request=MRI&from=2016-13-01")
+    assert "YYYY-MM-DD" in browser.find_element(By.CSS_SELECTOR, "p.error").text
+    assert _axe(browser) == []
+    _shot(browser, "error")
+
+
+def test_an_unknown_filter_from_the_form_shows_its_sentence(browser: Any, served_url: str) -> None:
+    By = _by()
+    browser.get(served_url)
+    browser.find_element(By.ID, "request").send_keys("MRI")
+    browser.find_element(By.CSS_SELECTOR, "details.filters summary").click()
+    browser.find_element(By.ID, "region").send_keys("zzzz")
+    browser.find_element(By.CSS_SELECTOR, "form.ask button[type=submit]").click()
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "p.error"))
+    assert "matches no body region" in browser.find_element(By.CSS_SELECTOR, "p.error").text
+    assert "region=zzzz" in browser.current_url
