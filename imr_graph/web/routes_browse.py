@@ -151,7 +151,6 @@ def graph(request: Request) -> Response:
     kind = g.nodes[node].get("kind")
     page_href = ""
     if kind == G.LETTER:
-        page_href = letter_href(str(g.nodes[node].get("file") or node[7:]))
         page_href = letter_href(node.removeprefix("letter:"))
     elif kind in (G.SECTION, G.PAGE):
         page_href = section_href(node)
