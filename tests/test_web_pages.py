@@ -290,3 +290,9 @@ def test_upload_a_real_pdf_letter(client: TestClient) -> None:
     r = client.post("/upload.json", files={"letter": (pdfs[0].name, data, "application/pdf")})
     assert r.status_code == 200, r.text[:300]
     assert r.json()["letter"] == letter.key and len(r.json()["items"]) == len(letter.items)
+
+
+def test_markup_in_a_request_is_shown_as_text(client: TestClient) -> None:
+    r = client.get("/precedents", params={"request": "<script>alert(1)</script> Norco"})
+    assert r.status_code == 200
+    assert "<script>alert(1)" not in r.text and "&lt;script&gt;alert(1)" in r.text
