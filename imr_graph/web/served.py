@@ -56,8 +56,10 @@ class Served:
         from imr_graph.query.precedent import PrecedentEngine
 
         self.store = Store.open(store_dir, create=False)
-        self.store.db = _shared_read_only(self.store)
+        # opening the indexes brings them in step with the letters, as for every query command
+        # (a store ingested with --no-index is indexed here, once); serving then only reads
         self.engine: PrecedentEngine = PrecedentEngine(self.store)
+        self.store.db = _shared_read_only(self.store)
         self.graph = self.store.graph
         counts = self.store.counts()
         self.provenance = Provenance(
