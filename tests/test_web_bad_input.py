@@ -89,3 +89,21 @@ def test_the_server_keeps_serving_after_bad_input(client: TestClient) -> None:
     for path, params, _, _ in BAD:
         client.get(path, params=params)
     assert client.get("/precedents.json", params={"request": "MRI"}).status_code == 200
+
+
+def test_an_unexpected_error_is_a_500_sentence_and_serving_goes_on(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = client.app.app.state.served  # type: ignore[attr-defined]
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(served, "precedents", boom)
+    r = client.get("/precedents", params={"request": "MRI"})
+    assert r.status_code == 500 and "could not answer this (RuntimeError)" in r.text
+    assert "Traceback" not in r.text and "disk on fire" not in r.text
+    j = client.get("/precedents.json", params={"request": "MRI"})
+    assert j.status_code == 500 and j.json()["status"] == 500
+    monkeypatch.undo()
+    assert client.get("/precedents.json", params={"request": "MRI"}).status_code == 200
