@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from imr_graph.cli import letters, query, rdf, store
+from imr_graph.cli import letters, publish, query, rdf, store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,5 +27,6 @@ for _command in (
     rdf.export,
     rdf.validate,
     rdf.sparql,
+    publish.publish,
 ):
     main.add_command(_command)
