@@ -108,9 +108,7 @@ class Endpoint:
     ) -> tuple[list[str], list[list[Any]]]:
         """Run a query on the server: (names, rows) as kg.rdf.run_query gives them embedded."""
         text = with_prefixes(with_values(query, params or {}))
-        url = self.query_url
-        if self.union:
-            url += ("&" if "?" in url else "?") + urlencode({UNION_PARAM: ""})
+        url = self._dataset_url()
         headers = {
             "Content-Type": "application/sparql-query; charset=utf-8",
             "Accept": f"{_JSON}, {_NT};q=0.9",
@@ -133,6 +131,18 @@ class Endpoint:
             return ["ask"], [[bool(doc["boolean"])]]
         names = list(doc["head"]["vars"])
         return names, [[_json_value(b.get(n)) for n in names] for b in doc["results"]["bindings"]]
+
+    def construct(self, query: str) -> bytes:
+        """The N-Triples of a CONSTRUCT or DESCRIBE query (terms kept, unlike query())."""
+        headers = {"Content-Type": "application/sparql-query; charset=utf-8", "Accept": _NT}
+        body, _ = self._request("POST", self._dataset_url(), with_prefixes(query).encode(), headers)
+        return body
+
+    def _dataset_url(self) -> str:
+        if not self.union:
+            return self.query_url
+        sep = "&" if "?" in self.query_url else "?"
+        return f"{self.query_url}{sep}{urlencode({UNION_PARAM: ''})}"
 
     # ---- HTTP ----------------------------------------------------------------------------
     def _conn(self, url: str) -> http.client.HTTPConnection:
