@@ -25,7 +25,13 @@ from corpus_paths import SAMPLE_DIR
 from imr_graph.cli import main
 from imr_graph.endpoint import TOKEN_ENV, USER_ENV, Endpoint, EndpointError, auth_header
 from imr_graph.letters.parse import parse_file
-from imr_graph.publish import letter_graph, ontology_graph, publish, store_graph
+from imr_graph.publish import (
+    letter_graph,
+    ontology_graph,
+    provenance_graph,
+    publish,
+    store_graph,
+)
 from imr_graph.rdf import shipped_queries, sparql, store_triples
 from imr_graph.store.sqlite import Store
 from kg.rdf import DEFAULT_BASE, export_bytes
@@ -130,6 +136,7 @@ def test_publish_then_publish_only_what_changed(store: Store, server: Server) ->
         assert _graphs(ep) == {
             *(letter_graph(DEFAULT_BASE, k) for k in keys),
             store_graph(DEFAULT_BASE),
+            provenance_graph(DEFAULT_BASE),
             ontology_graph(DEFAULT_BASE),
         }
         # the letter and store graphs together are exactly the export
@@ -147,7 +154,16 @@ def test_publish_then_publish_only_what_changed(store: Store, server: Server) ->
         store.remove(gone)
         step = publish(store, ep)
         assert (step.added, step.replaced, step.removed) == (0, 1, 1)
-        assert step.requests <= 4  # the letter, the deletion, the store and ontology graphs
+        # the letter, the deletion, the provenance; the shared nodes changed (a new concept)
+        assert step.store_graph_sent
+        assert step.requests == 3 + step.store_graph_sent + step.ontology_graph_sent
+        # a decision changed, nothing shared: the letter and the few provenance triples
+        other = store.letter(keys[2])
+        assert other is not None
+        flipped = replace(other.items[0], decision="overturned")
+        store.put_letters([replace(other, sha256="e" * 64, items=(flipped, *other.items[1:]))])
+        small = publish(store, ep)
+        assert (small.replaced, small.requests, small.store_graph_sent) == (1, 2, False)
         assert letter_graph(DEFAULT_BASE, gone) not in _graphs(ep)
         _same_answers(store, ep)
 
