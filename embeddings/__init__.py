@@ -6,7 +6,12 @@ from embeddings.cache import (
     encode_with_cache,
 )
 from embeddings.encoder import DEFAULT_MODEL_NAME, MODEL_ENV, Encoder
-from embeddings.errors import EmbeddingsError, IndexCorruptError, IndexMismatchError
+from embeddings.errors import (
+    DEFAULT_REBUILD_HINT,
+    EmbeddingsError,
+    IndexCorruptError,
+    IndexMismatchError,
+)
 from embeddings.lexical import LexicalIndex, Tokenizer
 from embeddings.threads import get_threads, set_threads, single_query_threads
 from embeddings.vector_index import APPROX_THRESHOLD, Manifest, VectorIndex, read_manifest
@@ -14,6 +19,7 @@ from embeddings.vector_index import APPROX_THRESHOLD, Manifest, VectorIndex, rea
 __all__ = [
     "APPROX_THRESHOLD",
     "DEFAULT_MODEL_NAME",
+    "DEFAULT_REBUILD_HINT",
     "MODEL_ENV",
     "EmbeddingCache",
     "EmbeddingsError",

@@ -36,8 +36,8 @@ def require_ray() -> Any:
 class _EncodeBatch:
     """A Ray actor: one Encoder per actor, loaded once, encoding batches of texts."""
 
-    def __init__(self, model: str, batch_size: int) -> None:
-        self.encoder = Encoder(model)
+    def __init__(self, model: str, batch_size: int, options: dict[str, Any]) -> None:
+        self.encoder = Encoder(model, **options)
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -47,7 +47,8 @@ class _EncodeBatch:
 
 class RayEncoder(Encoder):
     """An Encoder whose `encode` runs on a Ray cluster (ADDRESS, or a local one started with
-    this machine's cores when address is None)."""
+    this machine's cores when address is None); `options` are the Encoder's keyword
+    arguments, given to the driver's encoder and to every actor's."""
 
     def __init__(
         self,
@@ -58,8 +59,10 @@ class RayEncoder(Encoder):
         concurrency: int | None = None,
         model_batch_size: int = 64,
         env_vars: dict[str, str] | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__(model)
+        super().__init__(model, **options)
+        self.options = {k: v for k, v in options.items() if k != "model_env"}
         self.ray = require_ray()
         self.address = address
         self.batch_size = batch_size
@@ -102,7 +105,11 @@ class RayEncoder(Encoder):
         ds = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
         out = ds.map_batches(
             _EncodeBatch,
-            fn_constructor_kwargs={"model": self.model_name, "batch_size": self.model_batch_size},
+            fn_constructor_kwargs={
+                "model": self.model_name,
+                "batch_size": self.model_batch_size,
+                "options": self.options,
+            },
             batch_size=self.batch_size,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=workers),

@@ -22,12 +22,13 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pyoxigraph as ox
 
+from imr_graph import config
 from kg.rdf import PREFIXES
 from kg.rdf.sparql import py_value, with_values
 
-TOKEN_ENV = "IMR_GRAPH_ENDPOINT_TOKEN"
-USER_ENV = "IMR_GRAPH_ENDPOINT_USER"
-PASSWORD_ENV = "IMR_GRAPH_ENDPOINT_PASSWORD"
+TOKEN_ENV = config.ENDPOINT_TOKEN_ENV
+USER_ENV = config.ENDPOINT_USER_ENV
+PASSWORD_ENV = config.ENDPOINT_PASSWORD_ENV
 # Oxigraph's name for "the default graph is the union of the named graphs"; see `union` below
 UNION_PARAM = "union-default-graph"
 _JSON = "application/sparql-results+json"

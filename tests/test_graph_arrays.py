@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from imr_graph.index.arrays import _ARRAYS, GraphArrays
 from imr_graph.letters.parse import parse_file
-from imr_graph.query.precedent import Filters, filter_mask
+from imr_graph.query.filters import Filters, filter_mask
+from imr_graph.query.sections import concept_section_weights, section_weights
 from kg import graph as G
 from kg.model import Letter
 
@@ -150,11 +151,11 @@ def test_concept_section_sums_equal_gathering_the_items(arrays: GraphArrays, dat
     gone = data.draw(st.sets(st.sampled_from([str(k) for k in arrays.letter_keys])))
     idf = data.draw(st.booleans())
     mask = arrays.exclude_mask(frozenset(gone))
-    got = arrays.concept_section_weights(concepts, idf, mask)
+    got = concept_section_weights(arrays, concepts, idf, mask)
     union = np.unique(np.concatenate([arrays.items_of(c) for c in concepts] + [np.empty(0, int)]))
     if mask is not None:
         union = union[~mask[union]]
-    want = arrays.section_weights(union.astype(np.int64), idf)
+    want = section_weights(arrays, union.astype(np.int64), idf)
     assert np.allclose(got, want, rtol=0, atol=1e-9)
     assert np.array_equal(got > 0, want > 1e-9)  # no residue of emptied sections
 

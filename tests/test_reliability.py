@@ -19,7 +19,8 @@ from corpus_paths import REPO, SAMPLE_DIR
 import imr_graph.store.ingest as ingest_mod
 from embeddings import Encoder
 from imr_graph.errors import StoreError
-from imr_graph.index.indexes import STATE_FILE, Indexes, _read_state, index_dir
+from imr_graph.index.files import STATE_FILE, index_dir, read_state
+from imr_graph.index.indexes import Indexes
 from imr_graph.letters.parse import parse_file
 from imr_graph.query.search import search
 from imr_graph.store.check import check_store
@@ -69,7 +70,7 @@ def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def _index_base(d: Path) -> Path:
-    return index_dir(d / "index", _read_state(d / "index"))
+    return index_dir(d / "index", read_state(d / "index"))
 
 
 # ---- one writer, many readers -----------------------------------------------------------

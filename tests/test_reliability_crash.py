@@ -31,7 +31,8 @@ import pytest
 from corpus_paths import REPO, SAMPLE_DIR, shared_dir
 
 from embeddings import Encoder
-from imr_graph.index.indexes import STATE_FILE, Indexes, _read_state, load_files
+from imr_graph.index.files import STATE_FILE, load_files, read_state
+from imr_graph.index.indexes import Indexes
 from imr_graph.store.check import check_store
 from imr_graph.store.ingest import ingest
 from imr_graph.store.sqlite import Store
@@ -101,7 +102,7 @@ def _assert_after_kill(store_dir: Path, full: dict, encoder: Encoder | None) -> 
     if encoder is None:
         return f"{len(snap)} letters"
     with Store.open(store_dir, create=False) as store:
-        state = _read_state(store.path / "index")
+        state = read_state(store.path / "index")
         if state is not None:
             load_files(store)  # an index state that exists names a complete set of files
         else:

@@ -14,7 +14,7 @@ import click
 from imr_graph.cli.options import fail
 
 F = TypeVar("F", bound=Callable[..., Any])
-INSTALL = "pip install 'imr-graph[ray]'"
+INSTALL = "pip install 'imr-graph[ray]'"  # config.APP_NAME with the [ray] extra
 
 
 def ray_options(fn: F) -> F:
@@ -57,15 +57,22 @@ def make_encoder(
     concurrency: int | None = None,
 ) -> Any:
     """The in-process Encoder, or a RayEncoder when --ray was given."""
-    if ray_address is None:
-        from embeddings import Encoder
+    from imr_graph import config
+    from imr_graph.index.indexes import make_encoder as local_encoder
 
-        return Encoder(model)
+    if ray_address is None:
+        return local_encoder(model)
     from embeddings.ray_encoder import RayEncoder, RayUnavailable
 
     try:
         return RayEncoder(
-            model, address=ray_address or None, batch_size=batch_size, concurrency=concurrency
+            model,
+            address=ray_address or None,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            model_env=config.MODEL_ENV,
+            backend_cache=config.backend_cache_dir(),
+            install_package=config.APP_NAME,
         )
     except RayUnavailable:
         fail(f"--ray needs Ray Data, which is not installed: {INSTALL}")

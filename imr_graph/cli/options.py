@@ -7,11 +7,14 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from imr_graph.errors import LetterError, StoreError
+
+if TYPE_CHECKING:
+    from embeddings import Encoder
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,7 +38,7 @@ def one_line_errors(fn: F) -> F:
             fail("interrupted", 130)
         except (click.ClickException, click.exceptions.Exit, SystemExit):
             raise
-        except Exception as e:  # noqa: BLE001 - the CLI promises no tracebacks
+        except Exception as e:  # the CLI promises no tracebacks
             fail(f"{type(e).__name__}: {e}".splitlines()[0])
 
     return wrapper  # type: ignore[return-value]
@@ -60,7 +63,8 @@ model_option = click.option(
 )
 
 
-def _encoder(model: str | None):  # noqa: ANN202 - heavy import kept lazy
-    from embeddings import Encoder
+def _encoder(model: str | None) -> Encoder:
+    """The application's encoder for `--model` (the model itself loads on first use)."""
+    from imr_graph.index.indexes import make_encoder
 
-    return Encoder(model)
+    return make_encoder(model)

@@ -10,12 +10,12 @@ Item positions are sorted by (letter key, item position), so a letter's items ar
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from embeddings.csr import entry_rows, sorted_positions, sorted_unique, take_rows
+from embeddings.csr import entry_rows, sorted_positions, take_rows
 from imr_graph.index import build_arrays
 from imr_graph.index.build_arrays import ITEM_RELATIONS, Tables
 from kg.model import Letter
@@ -222,65 +222,6 @@ class GraphArrays:
             if at < len(self.letter_keys) and self.letter_keys[at] == k:
                 mask[ptr[at] : ptr[at + 1]] = True
         return mask
-
-    def section_weights(self, items: np.ndarray, idf: bool = True) -> np.ndarray:
-        """Per-section sum over items' MAXIMUS sections (inverse-frequency weighted or split)."""
-        counts, split = self._section_sums(np.asarray(items, np.int64))
-        return counts * self.idf if idf else split
-
-    def _section_sums(
-        self, items: np.ndarray, mult: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(items citing each section, their votes split among their sections), each item
-        counted `mult` times (default once)."""
-        ns = len(self.sections)
-        if not len(items):
-            return np.zeros(ns), np.zeros(ns)
-        ptr, flat = take_rows(self.sec_ptr, self.sec_idx, items)
-        lens = np.diff(ptr)
-        m = np.ones(len(items)) if mult is None else np.asarray(mult, np.float64)
-        counts = np.bincount(flat, weights=np.repeat(m, lens), minlength=ns)
-        split = np.bincount(flat, weights=np.repeat(m / np.maximum(lens, 1), lens), minlength=ns)
-        return counts, split
-
-    def concept_section_weights(
-        self, concepts: Sequence[str], idf: bool = True, exclude: np.ndarray | None = None
-    ) -> np.ndarray:
-        """section_weights over the union of the concepts' items less `exclude`, from the
-        per-concept sums saved with the arrays: a common concept has 1e5 items at 1e6, so only
-        the items two concepts share, or excluded ones, are gathered to correct the sum."""
-        ns = len(self.sections)
-        pos = list(dict.fromkeys(self.concept_pos[c] for c in concepts if c in self.concept_pos))
-        counts, split = np.zeros(ns), np.zeros(ns)
-        ptr = self.a["concept_secs_ptr"]
-        for p in pos:
-            at = slice(int(ptr[p]), int(ptr[p + 1]))
-            idx = self.a["concept_secs_idx"][at]
-            counts[idx] += self.a["concept_secs_n"][at]
-            split[idx] += self.a["concept_secs_split"][at]
-        if len(pos) > 1 or exclude is not None:
-            lists = [self._inv("concept", p) for p in pos]
-            seen = np.zeros(self.n, np.int32)  # how many of the concepts hold each item
-            for items in lists:
-                seen[items] += 1  # a concept's items are unique
-            every = np.concatenate(lists) if lists else _EMPTY
-            odd = seen[every] > 1
-            if exclude is not None:
-                odd |= exclude[every]
-            fix = sorted_unique(every[odd])
-            keep = 1 if exclude is None else ~exclude[fix]
-            c2, s2 = self._section_sums(fix, seen[fix] - keep)
-            counts -= c2
-            split -= s2
-            split[split < 1e-9] = 0.0  # what the subtraction leaves of sections it emptied
-        return counts * self.idf if idf else split
-
-    def support(self, section_mass: np.ndarray) -> np.ndarray:
-        """Mass of every item: the sum of the masses of the sections it cites."""
-        out = np.zeros(self.n)
-        for s in np.flatnonzero(section_mass):
-            out[self.section_items(int(s))] += section_mass[s]
-        return out
 
     # ---- filters -------------------------------------------------------------------------
     def rows_matching(self, rel: str, targets: np.ndarray) -> np.ndarray:

@@ -1,10 +1,8 @@
 """The store's search indexes: rationale windows and requests in FAISS, BM25 over items.
 
-Indexes are derived data. Each save writes all three into a fresh folder `index/v<gen>-<id>/`,
-then atomically replaces `index/indexes.json`, which names that folder and the store generation
-it reflects, so a reader loads one whole set of index files or the previous one, never a mix.
-When the recorded generation differs from SQLite's (a crash between commit and save, a deleted
-file), `sync` rebuilds them from the SQL rows, re-embedding nothing the embedding cache holds.
+Indexes are derived data, saved as one set (`index/files.py`). When the recorded generation
+differs from SQLite's (a crash between commit and save, a deleted file), `sync` rebuilds them
+from the SQL rows, re-embedding nothing the embedding cache holds.
 
 Repairs write, so they take the store's writer lock; a reader that finds the indexes behind
 while another process writes waits for that writer's save (up to the lock timeout) instead.
@@ -13,7 +11,6 @@ while another process writes waits for that writer's save (up to the lock timeou
 from __future__ import annotations
 
 import functools
-import json
 import shutil
 import time
 import uuid
@@ -33,33 +30,30 @@ from embeddings import (
     VectorIndex,
     encode_with_cache,
 )
-from embeddings.atomic_files import atomic_write, fsync_dir, load_consistently
 from embeddings.csr import sorted_unique
-from imr_graph.errors import StoreError
+from embeddings.storage import fsync_dir
+from imr_graph import config
+from imr_graph.errors import REINDEX, StoreError, needs_reindex
 from imr_graph.index.arrays import GraphArrays
+from imr_graph.index.files import INDEX_FORMAT, index_root, load_files, write_state
+from imr_graph.index.ids import MAX_WINDOWS, item_of_window, window_id
 from imr_graph.store.sqlite import Store, StoreBusyError, lock_holder, lock_timeout
 from kg.model import Letter
 
-WINDOW_BITS = 6  # vector id = item id << 6 | window number
-MAX_WINDOWS = 1 << WINDOW_BITS
-STATE_FILE = "indexes.json"
-INDEX_FORMAT = 3  # 1: files under index/; 2: index/<dir> named by indexes.json; 3: + graph/
-_LEGACY_PARTS = ("rationales", "requests", "lexical")
 
-
-class _Stale(Exception):
-    """Indexes loaded fine but reflect another store generation or item set."""
-
-
-def window_id(item_id: int, n: int) -> int:
-    return (item_id << WINDOW_BITS) | min(n, MAX_WINDOWS - 1)
-
-
-def item_of_window(vid: int) -> int:
-    return vid >> WINDOW_BITS
+def make_encoder(model: str | None = None) -> Encoder:
+    """The application's encoder: `model`, else $IMR_GRAPH_MODEL, else the bundled default;
+    ONNX conversions in the application's cache folder. Cheap: the model loads on first use."""
+    return Encoder(
+        model,
+        model_env=config.MODEL_ENV,
+        backend_cache=config.backend_cache_dir(),
+        install_package=config.APP_NAME,
+    )
 
 
 def lexical_text(request: str, rationale: str) -> str:
+    """What BM25 indexes for an item: its request, then its rationale."""
     return f"{request}. {rationale}"
 
 
@@ -94,7 +88,7 @@ class Indexes:
 
     @property
     def folder(self) -> Path:
-        return self.store.path / "index"
+        return index_root(self.store)
 
     # ---- open ----------------------------------------------------------------------------
     @classmethod
@@ -109,19 +103,19 @@ class Indexes:
         """Load the indexes; rebuild them when missing, damaged or behind the store (if repair).
 
         A store embedded with another model than the configured one is refused with a line
-        that says to run `imr-graph reindex`, instead of answering with mismatched vectors.
+        that says to reindex, instead of answering with mismatched vectors.
         Repairing writes, so it needs the writer lock: when another process holds it (it is
         ingesting), this waits up to `wait` seconds (default: the lock timeout) for that
         writer to save consistent indexes, then gives up with a one-line StoreBusyError.
         With repair=False any problem is a one-line StoreError that says what to run.
         """
-        enc = encoder or Encoder(None)
+        enc = encoder or make_encoder()
         stored_model = store.meta("model")
         if stored_model and stored_model != enc.model_name and not allow_model_change:
             raise StoreError(
                 f"store {store.path} was embedded with {stored_model} but the configured model "
-                f"is {enc.model_name}: run `imr-graph reindex` to re-embed, or set "
-                f"IMR_GRAPH_MODEL={stored_model}"
+                f"is {enc.model_name}: {REINDEX} to re-embed, or set "
+                f"{config.MODEL_ENV}={stored_model}"
             )
         deadline = time.monotonic() + (lock_timeout() if wait is None else max(0.0, wait))
         while True:
@@ -156,22 +150,21 @@ class Indexes:
         with store.snapshot():  # generation and item count from one SQL state
             gen = store.generation
             want = store.db.execute("SELECT count(*) FROM items").fetchone()[0]
-        try:
-            state, rat, req, lex, arrays = load_files(store, enc.model_name)
-        except _NewerFormat as e:
-            raise StoreError(str(e)) from None
+        try:  # IndexesError (a newer format) goes up as it is: no repair can help
+            files = load_files(store, enc.model_name)
         except IndexMismatchError as e:
-            return None, _with_hint(str(e))
+            return None, f"{e.problem}; {REINDEX}"
         except (IndexCorruptError, EmbeddingsError, OSError, ValueError, KeyError) as e:
-            return None, (
-                f"search indexes of {store.path} are damaged or missing "
-                f"({_without_hint(str(e))}): run `imr-graph reindex`"
+            why = e.problem if isinstance(e, EmbeddingsError) else str(e)
+            return None, needs_reindex(
+                f"search indexes of {store.path} are damaged or missing ({why})"
             )
+        state, rat, req, lex, arrays = files
         idx = cls(store, enc, rat, req, lex, int(state["generation"]), arrays)
         if idx.generation != gen or not _same_count(idx, want):
-            return idx, (
+            return idx, needs_reindex(
                 f"search indexes of {store.path} are behind the store (index generation "
-                f"{idx.generation}, store {gen}): run `imr-graph reindex`"
+                f"{idx.generation}, store {gen})"
             )
         return idx, None
 
@@ -324,24 +317,13 @@ class Indexes:
             self.arrays.save(base / "graph")
             fsync_dir(base / "graph")
             fsync_dir(base)
-            state = {
-                "format": INDEX_FORMAT,
-                "generation": gen,
-                "model": self.encoder.model_name,
-                "dir": name,
-            }
-
-            def write(p: Path) -> None:
-                p.write_text(json.dumps(state))
-
-            atomic_write(folder / STATE_FILE, write)
+            model = self.encoder.model_name
+            write_state(
+                folder, {"format": INDEX_FORMAT, "generation": gen, "model": model, "dir": name}
+            )
             self.generation = gen
             for old in folder.iterdir():
-                if (
-                    old.is_dir()
-                    and old.name != name
-                    and (old.name.startswith("v") or old.name in _LEGACY_PARTS)
-                ):
+                if old.is_dir() and old.name != name and old.name.startswith("v"):
                     shutil.rmtree(old, ignore_errors=True)
             if self.store.meta("model") != self.encoder.model_name:
                 with self.store.transaction():
@@ -366,10 +348,6 @@ def _encode(
     return np.vstack(out)
 
 
-class _NewerFormat(Exception):
-    """indexes.json written by a newer imr-graph."""
-
-
 def indexed_item_ids(
     rationales: VectorIndex, requests: VectorIndex, lexical: LexicalIndex
 ) -> dict[str, np.ndarray]:
@@ -385,86 +363,6 @@ def store_item_ids(store: Store) -> np.ndarray:
     """Every item id of the store, sorted (int64)."""
     cur = store.db.execute("SELECT id FROM items ORDER BY id")
     return np.fromiter((r[0] for r in cur), np.int64)
-
-
-def _read_state(folder: Path) -> dict | None:
-    try:
-        state = json.loads((folder / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return state if isinstance(state, dict) else None
-
-
-def index_dir(folder: Path, state: dict) -> Path:
-    """The folder holding the index files that `state` (indexes.json) points at."""
-    name = state.get("dir")
-    if name is None:  # format 1: files directly under index/
-        return folder
-    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name[0] == ".":
-        raise IndexCorruptError(f"{folder / STATE_FILE} names a bad folder {name!r}")
-    return folder / name
-
-
-def load_files(
-    store: Store, expected_model: str | None = None
-) -> tuple[dict, VectorIndex, VectorIndex, LexicalIndex, GraphArrays]:
-    """Read indexes.json and the indexes and query arrays it points at (no model, no repair).
-
-    Before format 3 there were no saved query arrays: those sets read as behind the store,
-    so opening them rebuilds the arrays once.
-
-    Raises IndexCorruptError when anything is missing or unreadable, IndexMismatchError when
-    `expected_model` differs from the one the vectors were built with, and _NewerFormat for
-    indexes written by a newer imr-graph. A reader that races saves retries up to twice.
-    """
-    folder = store.path / "index"
-
-    def read_state() -> dict:
-        state = _read_state(folder)
-        if state is None:
-            if (folder / STATE_FILE).exists():
-                raise IndexCorruptError(f"{folder / STATE_FILE} is unreadable")
-            raise IndexCorruptError(f"no index state at {folder / STATE_FILE}")
-        fmt = state.get("format", 1)
-        if not isinstance(fmt, int) or fmt > INDEX_FORMAT:
-            raise _NewerFormat(
-                f"search indexes of {store.path} use format {fmt}, newer than this imr-graph "
-                f"reads ({INDEX_FORMAT}): upgrade imr-graph, or run `imr-graph reindex`"
-            )
-        if not isinstance(state.get("generation"), int):
-            raise IndexCorruptError(f"{folder / STATE_FILE} has no generation")
-        return state
-
-    def load(state: dict) -> tuple[dict, VectorIndex, VectorIndex, LexicalIndex, GraphArrays]:
-        base = index_dir(folder, state)
-        # memory-mapped: opening reads nothing; the first write copies the index to memory
-        rat = VectorIndex.load(base / "rationales", expected_model=expected_model, mmap=True)
-        req = VectorIndex.load(base / "requests", expected_model=expected_model, mmap=True)
-        lex = LexicalIndex.load(base / "lexical", mmap=True)
-        return state, rat, req, lex, _load_arrays(base / "graph", state.get("format", 1))
-
-    # a writer may swap the pointer (and remove these files) between the two reads
-    return load_consistently(read_state, load, retries=2)
-
-
-def _load_arrays(folder: Path, fmt: int) -> GraphArrays:
-    """The saved query arrays, memory-mapped; empty for sets saved before format 3."""
-    if fmt < 3:
-        return GraphArrays.build([])  # the count check then finds them behind: sync rebuilds
-    try:
-        return GraphArrays.load(folder, mmap=True)
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise IndexCorruptError(f"query arrays at {folder} are unreadable ({e})") from None
-
-
-def _without_hint(msg: str) -> str:
-    for hint in ("; run `imr-graph reindex`", ": run `imr-graph reindex`"):
-        msg = msg.replace(hint, "")
-    return msg
-
-
-def _with_hint(msg: str) -> str:
-    return msg if "reindex" in msg else f"{msg}: run `imr-graph reindex`"
 
 
 def _same_count(idx: Indexes, want: int) -> bool:

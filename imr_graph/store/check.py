@@ -72,10 +72,6 @@ def check_store(store: Store | str | Path, indexes: bool = True) -> list[Check]:
         return _checks(store, indexes)
 
 
-def consistent(store: Store | str | Path, indexes: bool = True) -> bool:
-    return all(c.ok for c in check_store(store, indexes))
-
-
 def _checks(store: Store, with_indexes: bool) -> list[Check]:
     out: list[Check] = []
     db = store.db
@@ -103,7 +99,7 @@ def _checks(store: Store, with_indexes: bool) -> list[Check]:
     for key, sha, text in rows:
         try:
             letter = letter_from_json(json.loads(text))
-        except Exception as e:  # noqa: BLE001 - any failure is a FAIL line
+        except Exception as e:  # any failure is a FAIL line
             bad.append(f"{key}: JSON does not parse ({type(e).__name__})")
             continue
         letters[key] = letter
@@ -149,7 +145,7 @@ def _checks(store: Store, with_indexes: bool) -> list[Check]:
             out.append(_fail("graph", f"item nodes differ from the item rows by {diff}"))
         else:
             out.append(_ok("graph", f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges"))
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         out.append(_fail("graph", f"graph does not build: {type(e).__name__}: {e}"))
 
     if with_indexes:
@@ -160,7 +156,9 @@ def _checks(store: Store, with_indexes: bool) -> list[Check]:
 def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
     from embeddings import EmbeddingsError
     from embeddings.csr import sorted_unique
-    from imr_graph.index.indexes import _NewerFormat, indexed_item_ids, load_files
+    from imr_graph.errors import IndexesError, needs_reindex
+    from imr_graph.index.files import load_files
+    from imr_graph.index.indexes import indexed_item_ids
 
     want = sorted_unique(item_ids)
     gen = store.generation
@@ -172,10 +170,10 @@ def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
         return [_ok("indexes", "empty store, no search indexes")]
     try:
         state, rat, req, lex, arrays = load_files(store)
-    except (EmbeddingsError, _NewerFormat, OSError, ValueError) as e:
+    except (EmbeddingsError, IndexesError, OSError, ValueError) as e:
         line = str(e).splitlines()[0] if str(e) else type(e).__name__
         if "reindex" not in line:
-            line += ": run `imr-graph reindex`"
+            line = needs_reindex(line)
         return [_fail("indexes", line)]
     out = [_ok("indexes", f"index files load ({state.get('dir', 'format 1')})")]
     igen = state["generation"]
@@ -184,7 +182,7 @@ def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
         if igen == gen
         else _fail(
             "generation",
-            f"indexes reflect generation {igen}, store is at {gen}: run `imr-graph reindex`",
+            needs_reindex(f"indexes reflect generation {igen}, store is at {gen}"),
         )
     )
     held = {**indexed_item_ids(rat, req, lex), "query_arrays": sorted_unique(arrays.item_ids)}
@@ -196,8 +194,9 @@ def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
         out.append(
             _fail(
                 "model",
-                f"store meta says {model}, index manifests say {sorted(map(str, models))}: "
-                "run `imr-graph reindex`",
+                needs_reindex(
+                    f"store meta says {model}, index manifests say {sorted(map(str, models))}"
+                ),
             )
         )
     else:

@@ -20,14 +20,13 @@ from pathlib import Path
 
 import networkx as nx
 
+from imr_graph.config import LOCK_TIMEOUT_ENV, default_store_dir
 from imr_graph.errors import StoreError
 from kg.graph import add_letter, build_graph, item_int_id, remove_letter
 from kg.model import Letter, letter_from_json, letter_to_json
 
 SCHEMA_VERSION = 1
-STORE_ENV = "IMR_GRAPH_STORE"
 LOCK_FILE = ".lock"
-LOCK_TIMEOUT_ENV = "IMR_GRAPH_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a second writer waits for the first one
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -73,16 +72,6 @@ def lock_holder(store_dir: Path) -> int | None:
         return int(text) if text else None
     except (OSError, ValueError):
         return None
-
-
-def default_store_dir() -> Path:
-    """--store default: $IMR_GRAPH_STORE, else the user's data dir."""
-    env = os.environ.get(STORE_ENV)
-    if env:
-        return Path(env)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("imr-graph")) / "store"
 
 
 @dataclass(frozen=True)
