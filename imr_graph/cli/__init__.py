@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from imr_graph.cli import letters, query, rdf, serve, store
+from imr_graph.cli import letters, publish, query, rdf, serve, store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,5 +28,6 @@ for _command in (
     rdf.validate,
     rdf.sparql,
     serve.serve,
+    publish.publish,
 ):
     main.add_command(_command)

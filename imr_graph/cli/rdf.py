@@ -29,6 +29,8 @@ from pathlib import Path
 import click
 
 from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
+from imr_graph.cli.publish import endpoint_options, open_endpoint
+from imr_graph.endpoint import EndpointError
 from imr_graph.rdf import shipped_queries, store_triples
 from imr_graph.store.sqlite import Store
 from kg import rdf
@@ -240,6 +242,7 @@ def _table(names: list[str], rows: list[list[object]], width: int = 60) -> str:
     help="Set a query's `VALUES ?NAME { default }` (e.g. --param page=120).",
 )
 @_base_option
+@endpoint_options
 @one_line_errors
 def sparql(
     query: str | None,
@@ -249,8 +252,14 @@ def sparql(
     list_queries: bool,
     params: tuple[str, ...],
     base: str,
+    endpoint: str | None,
+    graph_store: str | None,
+    timeout: float,
+    union: bool,
 ) -> None:
-    """Run a SPARQL QUERY (text, .rq file, or shipped query name) over the store."""
+    """Run a SPARQL QUERY (text, .rq file, or shipped query name) over the store, or over a
+    SPARQL server with --endpoint (credentials from $IMR_GRAPH_ENDPOINT_TOKEN, or
+    $IMR_GRAPH_ENDPOINT_USER and $IMR_GRAPH_ENDPOINT_PASSWORD)."""
     if as_json:
         fmt = "json"
     if list_queries:
@@ -269,10 +278,17 @@ def sparql(
         return
     name, text = resolve_query(query)
     values = parse_params(params)
-    with _open_store(store_dir) as store:
-        st = rdf.oxigraph_store(store_triples(store, base))
     try:
-        names, rows = rdf.run_query(st, text, values)
+        if endpoint:
+            with open_endpoint(endpoint, graph_store, timeout, union) as ep:
+                names, rows = ep.query(text, values)
+        else:
+            with _open_store(store_dir) as store:
+                st = rdf.oxigraph_store(store_triples(store, base))
+            names, rows = rdf.run_query(st, text, values)
+    except EndpointError as e:
+        fail(str(e))
+        return
     except SyntaxError as e:
         fail(f"SPARQL syntax error in {name}: {str(e).splitlines()[0]}")
     except ValueError as e:

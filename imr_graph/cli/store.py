@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from imr_graph.cli.distributed import make_encoder, ray_options, shutdown
 from imr_graph.cli.options import (
     _encoder,
     emit_json,
@@ -22,20 +23,32 @@ from imr_graph.cli.render import _readable
 @store_option
 @model_option
 @click.option("--no-index", is_flag=True, help="Store and graph only; skip embedding.")
+@ray_options
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
-def ingest(paths, store_dir, model, no_index, as_json) -> None:  # noqa: ANN001
+def ingest(  # noqa: ANN001
+    paths, store_dir, model, no_index, ray_address, ray_batch_size, ray_concurrency, as_json
+) -> None:
     """Parse letter files or folders (recursively) into the store and its indexes."""
     from imr_graph.index.indexes import Indexes
     from imr_graph.store.ingest import ingest as run_ingest
     from imr_graph.store.sqlite import Store
 
     missing = [str(p) for p in paths if not p.exists()]
-    with Store.open(store_dir) as store, store.writing():
-        # The writer lock covers SQL and index writes; a second writer waits, then one line.
-        idx = None if no_index else Indexes.open(store, _encoder(model), allow_model_change=False)
-        report = run_ingest(store, [p for p in paths if p.exists()], idx, progress=not as_json)
-        counts = store.counts()
+    encoder = (
+        None if no_index else make_encoder(model, ray_address, ray_batch_size, ray_concurrency)
+    )
+    try:
+        with Store.open(store_dir) as store, store.writing():
+            # The writer lock covers SQL and index writes; a second writer waits, then one line.
+            idx = (
+                None if encoder is None else Indexes.open(store, encoder, allow_model_change=False)
+            )
+            progress = not as_json and ray_address is None  # Ray Data reports its own progress
+            report = run_ingest(store, [p for p in paths if p.exists()], idx, progress=progress)
+            counts = store.counts()
+    finally:
+        shutdown(encoder)
     failed = [*((m, "no such file or folder") for m in missing), *report.failed]
     if as_json:
         emit_json(
@@ -148,9 +161,10 @@ def remove(ident, store_dir, as_json) -> None:  # noqa: ANN001
 @click.command()
 @store_option
 @model_option
+@ray_options
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
-def reindex(store_dir, model, as_json) -> None:  # noqa: ANN001
+def reindex(store_dir, model, ray_address, ray_batch_size, ray_concurrency, as_json) -> None:  # noqa: ANN001
     """Rebuild the vector and lexical indexes from the store (embedding cache reused)."""
     import time
 
@@ -158,11 +172,15 @@ def reindex(store_dir, model, as_json) -> None:  # noqa: ANN001
     from imr_graph.store.sqlite import Store
 
     t0 = time.perf_counter()
-    with Store.open(store_dir, create=False) as store, store.writing():
-        idx = Indexes.empty(store, _encoder(model))
-        idx.rebuild(show_progress=not as_json)
-        n = len(idx.lexical)
-        model_name = idx.encoder.model_name
+    encoder = make_encoder(model, ray_address, ray_batch_size, ray_concurrency)
+    try:
+        with Store.open(store_dir, create=False) as store, store.writing():
+            idx = Indexes.empty(store, encoder)
+            idx.rebuild(show_progress=not as_json and ray_address is None)
+            n = len(idx.lexical)
+            model_name = idx.encoder.model_name
+    finally:
+        shutdown(encoder)
     out = {"items": n, "model": model_name, "seconds": round(time.perf_counter() - t0, 2)}
     if as_json:
         emit_json(out)
