@@ -49,8 +49,9 @@ def _filters(**kw):  # noqa: ANN003, ANN202
 @click.option(
     "--queries",
     "queries_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSONL batch: {id, request, summary?} per line.",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    help="JSONL batch: {id, request, summary?} per line; `-` reads one plain request a line "
+    "from standard input and answers each in turn.",
 )
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 500))
 @click.option("--decision", type=click.Choice(["upheld", "overturned"]))
@@ -88,11 +89,15 @@ def precedents(
     as_json,
 ) -> None:  # noqa: ANN001
     """Past decisions on requests like this one, with why each is there and a summary."""
+    from imr_graph.query.filter_values import check_dates, check_filters
     from imr_graph.query.precedent import PrecedentEngine
     from imr_graph.store.sqlite import Store
 
     if not request_text and not queries_file:
-        fail("give --request TEXT or --queries FILE.jsonl", 2)
+        fail("give --request TEXT, or --queries FILE.jsonl (or - for lines on stdin)", 2)
+    if request_text is not None and not request_text.strip():
+        fail("--request is empty: give the treatment asked for, e.g. 'Norco 10/325 #90'", 2)
+    check_dates(date_from, date_to)
     if summary_file:
         summary_text = summary_file.read_text(encoding="utf-8", errors="replace")
     flt = _filters(
@@ -106,17 +111,30 @@ def precedents(
         date_from=date_from,
         date_to=date_to,
     )
-    with Store.open(store_dir, create=False) as store:
+    with Store.open(store_dir, create=False, read_only=True) as store:
         engine = PrecedentEngine(store)
+        check_filters(engine.arrays, flt)
+        if queries_file and str(queries_file) == "-":
+            _lines(engine, k, flt, by_letter, as_json)
+            return
         if queries_file:
             _batch(engine, queries_file, k, flt, by_letter)
             return
         ans = engine.query(request_text, summary_text, k=k, filters=flt)
-    out = ans.to_json()
+        _answer(engine, request_text, ans.to_json(), flt, by_letter, as_json, pretty=True)
+
+
+def _answer(
+    engine, request_text: str, out: dict, flt, by_letter: bool, as_json: bool, pretty: bool
+) -> None:  # noqa: ANN001
+    """Print one answer as JSON or text; an empty one says which filter emptied it."""
+    from imr_graph.query.filter_values import why_empty
+
     if by_letter:
         out["by_letter"] = _group(out["results"])
+    empty = why_empty(engine.arrays, flt) if not out["results"] else None
     if as_json:
-        emit_json(out, pretty=True)
+        emit_json(out | ({"empty_because": empty} if empty else {}), pretty=pretty)
         return
     s = out["summary"]
     concepts = ", ".join(c["label"] or c["id"] for c in s["treatment_concepts"]) or "(none)"
@@ -130,6 +148,8 @@ def precedents(
         "likely governing sections: "
         + "; ".join(f"{g['section']} ({g['precedents_citing']})" for g in s["governing_sections"])
     )
+    if empty:
+        click.echo(f"no precedents: {empty}")
     for r in out["results"]:
         why = ", ".join(_signal(k, v) for k, v in r["why"].items())
         click.echo(
@@ -138,6 +158,21 @@ def precedents(
         )
         click.echo(f"        sections: {'; '.join(r['sections']) or '-'}   why: {why}")
         click.echo(f"        {r['snippet'][:160]}")
+
+
+def _lines(engine, k: int, flt, by_letter: bool, as_json: bool) -> None:  # noqa: ANN001
+    """`--queries -`: one plain request a line from stdin, each answered as it arrives."""
+    first = True
+    for line in sys.stdin:
+        request = line.strip()
+        if not request:
+            continue
+        if not first and not as_json:
+            click.echo("")
+        first = False
+        ans = engine.query(request, None, k=k, filters=flt)
+        _answer(engine, request, ans.to_json(), flt, by_letter, as_json, pretty=False)
+        sys.stdout.flush()
 
 
 def _batch(engine, path: Path, k: int, flt, by_letter: bool) -> None:  # noqa: ANN001

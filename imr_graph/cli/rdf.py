@@ -29,18 +29,28 @@ from pathlib import Path
 import click
 
 from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
-from imr_graph.explore.graph_queries import bind_values, shipped_queries
+from imr_graph.errors import ValueProblem
+
+
+def shipped_queries() -> dict[str, Path]:
+    """The shipped queries by name (imported when used: the graph library is slow to import)."""
+    from imr_graph.explore.graph_queries import shipped_queries as shipped
+
+    return shipped()
 
 
 def _open_store(store_dir: Path | None):  # noqa: ANN202 - Store import kept lazy
     from imr_graph.store.sqlite import Store
 
-    return Store.open(store_dir, create=False)
+    return Store.open(store_dir, create=False, read_only=True)
+
+
+DEFAULT_BASE = "https://w3id.org/imr-graph/id/"
+"""kg.rdf.DEFAULT_BASE, written out so that defining the options imports no RDF library (a
+test checks the two agree)."""
 
 
 def _base_option(fn):  # noqa: ANN001, ANN202
-    from kg.rdf import DEFAULT_BASE
-
     return click.option(
         "--base",
         default=DEFAULT_BASE,
@@ -196,19 +206,63 @@ def resolve_query(text: str) -> tuple[str, str]:
     return "query", text
 
 
+_UPDATE = re.compile(
+    r"^\s*(?:(?:PREFIX|BASE)\b[^\n]*\s*)*(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
+    re.IGNORECASE,
+)
+_NOT_CODE = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\\n])*"'
+    r"|'(?:\\.|[^'\\\n])*'|<[^<>\s]*>|#[^\n]*"
+)
+
+
+def check_read_only(name: str, query: str) -> None:
+    """Refuse an update or a SERVICE clause: queries read the store and fetch nothing."""
+    code = _NOT_CODE.sub(" ", query)  # strings, IRIs and comments cannot hold a keyword
+    update = _UPDATE.match(code)
+    if update:
+        raise ValueProblem(
+            f"{name} is a SPARQL update ({update.group(1).upper()}): `imr-graph sparql` only "
+            "reads the store; change letters with `imr-graph ingest` or `remove`"
+        )
+    if re.search(r"\bSERVICE\b", code, re.IGNORECASE):
+        raise ValueProblem(
+            f"{name} has a SERVICE clause: `imr-graph sparql` queries the store alone and "
+            "fetches nothing from the network; drop the SERVICE block"
+        )
+
+
+_DEFAULT = r"VALUES\s+\?{name}\s*\{{\s*([^}}]*?)\s*\}}"
+
+
 def bind_params(query: str, params: tuple[str, ...]) -> str:
-    """Replace `VALUES ?name { default }` blocks with the values of --param name=value."""
+    """Replace `VALUES ?name { default }` blocks with the values of --param name=value, each
+    checked against the kind of the query's default (an integer, an IRI or a string)."""
+    from imr_graph.explore.graph_queries import bind_values
+
     values: dict[str, str | int] = {}
     for param in params:
         name, sep, value = param.partition("=")
         if not sep or not re.fullmatch(r"\w+", name):
-            fail(f"--param wants NAME=VALUE, got {param!r}")
-        values[name] = value
-    try:
-        return bind_values(query, values)
-    except ValueError as e:
-        fail(f"{e} with --param")
-        raise  # unreachable: fail() exits
+            raise ValueProblem(f"--param wants NAME=VALUE, got {param!r}")
+        found = re.search(_DEFAULT.format(name=re.escape(name)), query)
+        if found is None:
+            raise ValueProblem(
+                f"--param {name}: the query has no `VALUES ?{name} {{ ... }}` to set"
+            )
+        default = found.group(1)
+        if re.fullmatch(r"-?\d+", default) and not re.fullmatch(r"-?\d+", value.strip()):
+            raise ValueProblem(
+                f"--param {name}={value!r} is not an integer; the query compares ?{name} with "
+                f"integers (its default is {default})"
+            )
+        if default.startswith("<") and not (value.startswith("<") and value.endswith(">")):
+            raise ValueProblem(
+                f"--param {name}={value!r} is not an IRI; write it as <https://...> like the "
+                f"query's default {default}"
+            )
+        values[name] = value.strip() if re.fullmatch(r"-?\d+", default) else value
+    return bind_values(query, values)
 
 
 def _cell(v: object) -> str:
@@ -270,6 +324,7 @@ def sparql(query, store_dir, fmt, as_json, list_queries, params, base) -> None: 
     if not query:
         fail("give a QUERY (SPARQL text, a .rq file or a shipped name; --list shows them)")
     name, text = resolve_query(query)
+    check_read_only(name, text)
     text = bind_params(text, params)
     with _open_store(store_dir) as store:
         st = rdf.oxigraph_store(rdf.store_triples(store, base))

@@ -11,6 +11,8 @@ while another process writes waits for that writer's save (up to the lock timeou
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import shutil
 import time
 import uuid
@@ -33,7 +35,7 @@ from embeddings import (
 from embeddings.csr import sorted_unique
 from embeddings.storage import fsync_dir
 from imr_graph import config
-from imr_graph.errors import REINDEX, StoreError, needs_reindex
+from imr_graph.errors import REINDEX, IndexesError, StoreError, needs_reindex
 from imr_graph.index.arrays import GraphArrays
 from imr_graph.index.files import INDEX_FORMAT, index_root, load_files, write_state
 from imr_graph.index.ids import MAX_WINDOWS, item_of_window, window_id
@@ -41,15 +43,21 @@ from imr_graph.store.sqlite import Store, StoreBusyError, lock_holder, lock_time
 from kg.model import Letter
 
 
-def make_encoder(model: str | None = None) -> Encoder:
-    """The application's encoder: `model`, else $IMR_GRAPH_MODEL, else the bundled default;
-    ONNX conversions in the application's cache folder. Cheap: the model loads on first use."""
+def make_encoder(model: str | None = None, store: Store | None = None) -> Encoder:
+    """The application's encoder: `model`, else $IMR_GRAPH_MODEL, else the model `store` was
+    embedded with, else the default (config.DEFAULT_MODEL); ONNX conversions go to the
+    application's cache folder. Cheap: the model loads on first use."""
+    if model is None and not os.environ.get(config.MODEL_ENV):
+        model = (store.meta("model") if store is not None else None) or config.DEFAULT_MODEL
     return Encoder(
         model,
         model_env=config.MODEL_ENV,
         backend_cache=config.backend_cache_dir(),
         install_package=config.APP_NAME,
     )
+
+
+log = logging.getLogger("imr_graph")
 
 
 def lexical_text(request: str, rationale: str) -> str:
@@ -107,9 +115,12 @@ class Indexes:
         Repairing writes, so it needs the writer lock: when another process holds it (it is
         ingesting), this waits up to `wait` seconds (default: the lock timeout) for that
         writer to save consistent indexes, then gives up with a one-line StoreBusyError.
-        With repair=False any problem is a one-line StoreError that says what to run.
+        With repair=False any problem is a one-line StoreError that says what to run. A
+        repair is logged (a query that repairs says so). On a read-only store nothing is
+        written: indexes behind the store answer as they are, with a warning; damaged ones
+        are refused with the remedy.
         """
-        enc = encoder or make_encoder()
+        enc = encoder or make_encoder(store=store)
         stored_model = store.meta("model")
         if stored_model and stored_model != enc.model_name and not allow_model_change:
             raise StoreError(
@@ -122,8 +133,23 @@ class Indexes:
             idx, problem = cls._try_load(store, enc)
             if idx is not None and problem is None:
                 return idx
+            assert problem is not None
+            if store.read_only:
+                if idx is None:
+                    raise IndexesError(
+                        f"{problem}, and {store.path} is read-only: {REINDEX} on a writable "
+                        "copy of the store"
+                    )
+                log.warning(
+                    "%s; %s is read-only, so this answer comes from the indexes as they are "
+                    "(%s on a writable copy to bring them in step)",
+                    problem,
+                    store.path,
+                    REINDEX,
+                )
+                return idx
             if not repair:
-                raise StoreError(problem)
+                raise StoreError(needs_reindex(problem))
             try:
                 with store.writing(timeout=0):
                     # Under the lock nobody else writes: load again, then bring it in step.
@@ -133,6 +159,7 @@ class Indexes:
                     if idx is None:
                         idx = cls.empty(store, enc)
                     idx.sync()
+                    log.warning("%s; repaired them from the store", problem)
                     return idx
             except StoreBusyError:
                 if time.monotonic() >= deadline:
@@ -146,23 +173,22 @@ class Indexes:
 
     @classmethod
     def _try_load(cls, store: Store, enc: Encoder) -> tuple[Indexes | None, str | None]:
-        """(indexes, None) when in step with the store; else (loaded or None, one-line why)."""
+        """(indexes, None) when in step with the store; else (loaded or None, one-line why,
+        without the remedy)."""
         with store.snapshot():  # generation and item count from one SQL state
             gen = store.generation
             want = store.db.execute("SELECT count(*) FROM items").fetchone()[0]
         try:  # IndexesError (a newer format) goes up as it is: no repair can help
             files = load_files(store, enc.model_name)
         except IndexMismatchError as e:
-            return None, f"{e.problem}; {REINDEX}"
+            return None, e.problem
         except (IndexCorruptError, EmbeddingsError, OSError, ValueError, KeyError) as e:
             why = e.problem if isinstance(e, EmbeddingsError) else str(e)
-            return None, needs_reindex(
-                f"search indexes of {store.path} are damaged or missing ({why})"
-            )
+            return None, f"search indexes of {store.path} are damaged or missing ({why})"
         state, rat, req, lex, arrays = files
         idx = cls(store, enc, rat, req, lex, int(state["generation"]), arrays)
         if idx.generation != gen or not _same_count(idx, want):
-            return idx, needs_reindex(
+            return idx, (
                 f"search indexes of {store.path} are behind the store (index generation "
                 f"{idx.generation}, store {gen})"
             )

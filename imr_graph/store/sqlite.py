@@ -96,27 +96,46 @@ class Store:
     _graph: nx.MultiDiGraph | None = None
     _lock_fd: int | None = None
     _lock_depth: int = 0
+    read_only: bool = False  # opened where nothing can be written: never repair or write
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path | None = None, create: bool = True) -> Store:
+    def open(
+        cls, path: str | Path | None = None, create: bool = True, read_only: bool = False
+    ) -> Store:
+        """Open (or with `create`, make) the store at `path` (default: $IMR_GRAPH_STORE ...).
+
+        `read_only`: for commands that only read. Opening writes nothing (no folder, no
+        schema); where the folder or database cannot be written (a read-only mount, another
+        user's archive) the connection is SQLite's read-only one and `self.read_only` is
+        True, so that nothing downstream tries to repair or write.
+        """
         p = Path(path) if path is not None else default_store_dir()
         db_file = p / "store.sqlite"
         if not db_file.exists():
-            if not create:
+            if p.exists() and not p.is_dir():
+                raise StoreError(f"{p} is a file, not a store folder: give the folder --store")
+            if not create or read_only:
                 raise StoreError(f"no store at {p}: run `imr-graph ingest PATH --store {p}`")
-            p.mkdir(parents=True, exist_ok=True)
+        writable = _writable(p, db_file)
         try:
-            db = sqlite3.connect(db_file, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # a commit survives power loss too
-            db.execute("PRAGMA foreign_keys=ON")
+            if read_only and not writable:
+                db = _read_only_connection(db_file)
+            else:
+                if not db_file.exists():
+                    p.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(db_file, timeout=30, isolation_level=None)
+                if not read_only:
+                    db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")  # a commit survives power loss too
+                db.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as e:
             raise StoreError(
                 f"{db_file}: not a readable store database ({e}); restore it from a backup "
                 "or re-ingest the letters into a new store"
             ) from None
         store = cls(p, db)
+        store.read_only = read_only and not writable
         try:
             store._check_version()
         except sqlite3.DatabaseError as e:
@@ -139,6 +158,11 @@ class Store:
         if has_meta:
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
+            if self.read_only:
+                raise StoreError(
+                    f"{self.path / 'store.sqlite'} is not an imr-graph store (no schema), and "
+                    "the folder is read-only: give the folder of a store"
+                )
             with self.transaction():
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
@@ -469,6 +493,30 @@ class Store:
                 if self._graph is not None:
                     remove_letter(self._graph, letter.key)
                     add_letter(self._graph, letter)
+
+
+def _writable(folder: Path, db_file: Path) -> bool:
+    """Whether this process may write the store (its folder, and its database if present)."""
+    if not folder.exists():
+        return True  # made on create
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    return not db_file.exists() or os.access(db_file, os.W_OK)
+
+
+def _read_only_connection(db_file: Path) -> sqlite3.Connection:
+    """A connection that writes nothing, not even SQLite's -shm/-wal files.
+
+    `mode=ro` reads a WAL database when its -shm file exists; on a read-only folder without
+    one, `immutable=1` reads the main file as it is (what a cleanly closed store holds).
+    """
+    uri = db_file.resolve().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
 
 def _chunks(values: list, size: int = 500) -> Iterator[list]:
