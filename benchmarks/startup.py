@@ -93,6 +93,7 @@ def _imports(stderr: str) -> dict[str, float]:
 
 
 def _checkout(rev: str, into: Path) -> Path:
+    into.mkdir(parents=True)
     tar = subprocess.run(["git", "archive", rev], cwd=REPO, capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(into)], input=tar.stdout, check=True)
     return into

@@ -106,6 +106,22 @@ def _quiet_pipe() -> NoReturn:
 class Cli(click.Group):
     """The `imr-graph` group: runs a command and answers every failure at this one edge."""
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if name:
+            from imr_graph.store.lock import set_activity
+
+            set_activity(name)  # what a writer that waits for this process is told
+        return name, cmd, rest
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # before click's own handler, which exits 1
+            _quiet_pipe()
+
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         _notes_on_stderr()
@@ -116,7 +132,8 @@ class Cli(click.Group):
         except ValueProblem as e:
             stop(str(e), EXIT_USAGE)
         except click.UsageError as e:
-            cmd = e.ctx.command_path if e.ctx is not None else "imr-graph"
+            path = e.ctx.command_path.split()[1:] if e.ctx is not None else []
+            cmd = " ".join(["imr-graph", *path])
             stop(f"{e.format_message()} (see `{cmd} --help`)", EXIT_USAGE)
         except click.ClickException as e:
             stop(e.format_message(), e.exit_code or EXIT_ERROR)

@@ -26,7 +26,7 @@ def search(query, store_dir, k, mode, as_json) -> None:  # noqa: ANN001
 
     if not query.strip():
         fail("empty query")
-    with Store.open(store_dir, create=False) as store:
+    with Store.open(store_dir, create=False, read_only=True) as store:
         hits = run_search(store, query, k=k, mode=mode)
     if as_json:
         emit_json([h.to_json() for h in hits], pretty=True)
@@ -221,7 +221,7 @@ def eval_cmd(store_dir, k, no_summary, modes, as_json) -> None:  # noqa: ANN001
     from imr_graph.query.precedent import PrecedentEngine
     from imr_graph.store.sqlite import Store
 
-    with Store.open(store_dir, create=False) as store:
+    with Store.open(store_dir, create=False, read_only=True) as store:
         engine = PrecedentEngine(store)
         scores = evaluate(engine, tuple(modes) or tuple(MODES), k=k, use_summary=not no_summary)
     rows = [s.to_json() for s in scores]

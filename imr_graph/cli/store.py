@@ -233,6 +233,7 @@ def check(store_dir, no_index, as_json) -> None:  # noqa: ANN001
         emit_json({"ok": not failed, "checks": [c.to_json() for c in results]}, pretty=True)
     else:
         for c in results:
-            click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.name:18s} {c.reason}")
+            tag = "FAIL" if not c.ok else "WARN" if c.warning else "OK  "
+            click.echo(f"{tag} {c.name:18s} {c.reason}")
     if failed:
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)

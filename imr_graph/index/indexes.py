@@ -14,6 +14,7 @@ import functools
 import logging
 import os
 import shutil
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterable
@@ -39,7 +40,8 @@ from imr_graph.errors import REINDEX, IndexesError, StoreError, needs_reindex
 from imr_graph.index.arrays import GraphArrays
 from imr_graph.index.files import INDEX_FORMAT, index_root, load_files, write_state
 from imr_graph.index.ids import MAX_WINDOWS, item_of_window, window_id
-from imr_graph.store.sqlite import Store, StoreBusyError, lock_holder, lock_timeout
+from imr_graph.store.lock import StoreBusyError, lock_holder, lock_timeout, waiting_note
+from imr_graph.store.sqlite import Store
 from kg.model import Letter
 
 
@@ -129,6 +131,7 @@ class Indexes:
                 f"{config.MODEL_ENV}={stored_model}"
             )
         deadline = time.monotonic() + (lock_timeout() if wait is None else max(0.0, wait))
+        said = False
         while True:
             idx, problem = cls._try_load(store, enc)
             if idx is not None and problem is None:
@@ -169,6 +172,9 @@ class Indexes:
                         f"another process (pid {pid or 'unknown'}) is writing it; try again "
                         "when it ends"
                     ) from None
+                if not said:
+                    waiting_note(store.path)
+                    said = True
                 time.sleep(0.1)
 
     @classmethod
@@ -211,6 +217,38 @@ class Indexes:
     def cache(self) -> EmbeddingCache:
         return EmbeddingCache(self.store.path / "embedding_cache.sqlite")
 
+    def _embed(self, batches: list[list[str]], show_progress: bool) -> list[np.ndarray]:
+        """Vectors of the rationale windows, then of the requests, through the cache.
+
+        The cache is derived data: when it turns out damaged, it is set aside, started again
+        empty (what it held is re-embedded) and the change is said in one line.
+        """
+        descs = ["embedding rationales", "embedding requests"]
+        for attempt in (0, 1):
+            try:
+                with self.cache() as cache:
+                    return [
+                        _encode(self.encoder, cache, texts, show_progress and n == 0, descs[n])
+                        for n, texts in enumerate(batches)
+                    ]
+            except sqlite3.DatabaseError as e:
+                if attempt:
+                    raise
+                path = self.store.path / "embedding_cache.sqlite"
+                log.warning(
+                    "embedding cache %s is damaged (%s); it is derived data: started it again "
+                    "empty, so its texts are embedded anew",
+                    path,
+                    e,
+                )
+                for part in (
+                    path,
+                    path.with_name(path.name + "-wal"),
+                    path.with_name(path.name + "-shm"),
+                ):
+                    part.unlink(missing_ok=True)
+        raise AssertionError("unreachable")
+
     def prepare(self, letters: Iterable[Letter], show_progress: bool = False) -> None:
         """Embed the letters' passages into the cache before their SQL commit.
 
@@ -224,9 +262,7 @@ class Indexes:
         enc = self.encoder
         windows = enc.split_windows_many([rat or req for req, rat in items])
         texts = [w for wins in windows for w in wins[:MAX_WINDOWS]]
-        with self.cache() as cache:
-            _encode(enc, cache, texts, show_progress, "embedding rationales")
-            _encode(enc, cache, [req for req, _ in items], False, "embedding requests")
+        self._embed([texts, [req for req, _ in items]], show_progress)
 
     def apply(
         self,
@@ -317,9 +353,7 @@ class Indexes:
             for n, w in enumerate(wins[:MAX_WINDOWS]):
                 texts.append(w)
                 vids.append(window_id(iid, n))
-        with self.cache() as cache:
-            vecs = _encode(enc, cache, texts, show_progress, "embedding rationales")
-            rvecs = _encode(enc, cache, [r[1] for r in rows], False, "embedding requests")
+        vecs, rvecs = self._embed([texts, [r[1] for r in rows]], show_progress)
         self.rationales.add(np.asarray(vids, dtype=np.int64), vecs)
         self.requests.add(np.asarray([r[0] for r in rows], dtype=np.int64), rvecs)
         self.lexical.add([r[0] for r in rows], [lexical_text(r[1], r[2]) for r in rows])
