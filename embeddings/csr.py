@@ -84,3 +84,43 @@ def sorted_positions(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarra
     found = at < len(sorted_values)
     found[found] = sorted_values[at[found]] == values[found]
     return np.where(found, at, -1)
+
+
+TOP_SAMPLE = 8192  # scores read to guess the cut
+
+
+def top_k(score: np.ndarray, n: int | None) -> np.ndarray:
+    """Positions of the `n` highest positive scores, best first (ties by position).
+
+    A strided sample guesses a cut that at least `n` scores reach, so that only the items
+    above it are compared (1 ms instead of 5 over 1e6 scores); if fewer reach it, the cut is 0.
+    """
+    cut = _guess_cut(score, n) if n is not None else 0.0
+    nz = _above(score, cut)
+    if n is not None and len(nz) < n and cut > 0:
+        nz = _above(score, 0.0)
+    vals = score[nz]
+    if n is not None and len(nz) > n:
+        # the n-th best score; all above it, then the first of those tied with it by position
+        cut = -np.partition(-vals, n - 1)[n - 1]
+        above = vals > cut
+        tied = np.flatnonzero(vals == cut)[: n - int(above.sum())]
+        keep = np.sort(np.concatenate([np.flatnonzero(above), tied]))
+        nz, vals = nz[keep], vals[keep]
+    return nz[np.argsort(-vals, kind="stable")]
+
+
+def _guess_cut(score: np.ndarray, n: int) -> float:
+    """A score that, judging by a strided sample, about 2n + 8 strides of scores reach (0 when
+    the array is too small to sample)."""
+    stride = len(score) // TOP_SAMPLE
+    if stride < 4:
+        return 0.0
+    sample = score[::stride]
+    want = min(len(sample), (2 * n) // stride + 8)
+    return max(0.0, float(np.partition(sample, len(sample) - want)[len(sample) - want]))
+
+
+def _above(score: np.ndarray, cut: float) -> np.ndarray:
+    """Positions with a score >= cut, and > 0 (a bool mask first: flatnonzero on floats is slow)."""
+    return np.flatnonzero((score >= cut) & (score > 0) if cut > 0 else score > 0)

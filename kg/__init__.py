@@ -1,0 +1,1 @@
+"""The domain: letters as records, vocabularies, normalization, the facts of a letter, graph, RDF."""

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from imr_graph.index.arrays import _ARRAYS, GraphArrays
 from imr_graph.letters.parse import parse_file
-from imr_graph.query.precedent import Filters, filter_mask
+from imr_graph.query.filters import Filters, filter_mask
+from imr_graph.query.sections import concept_section_weights, section_weights
 from kg import graph as G
 from kg.model import Letter
 
@@ -150,23 +151,24 @@ def test_concept_section_sums_equal_gathering_the_items(arrays: GraphArrays, dat
     gone = data.draw(st.sets(st.sampled_from([str(k) for k in arrays.letter_keys])))
     idf = data.draw(st.booleans())
     mask = arrays.exclude_mask(frozenset(gone))
-    got = arrays.concept_section_weights(concepts, idf, mask)
+    got = concept_section_weights(arrays, concepts, idf, mask)
     union = np.unique(np.concatenate([arrays.items_of(c) for c in concepts] + [np.empty(0, int)]))
     if mask is not None:
         union = union[~mask[union]]
-    want = arrays.section_weights(union.astype(np.int64), idf)
+    want = section_weights(arrays, union.astype(np.int64), idf)
     assert np.allclose(got, want, rtol=0, atol=1e-9)
     assert np.array_equal(got > 0, want > 1e-9)  # no residue of emptied sections
 
 
-def test_format_1_arrays_gain_their_concept_sums_on_load(arrays: GraphArrays, tmp_path: Path):
+def test_an_older_arrays_format_is_refused_with_the_remedy(arrays: GraphArrays, tmp_path: Path):
     folder = tmp_path / "graph"
     arrays.save(folder)
     doc = json.loads((folder / "tables.json").read_text())
     (folder / "tables.json").write_text(json.dumps({**doc, "format": 1}))
-    for name in ("concept_secs_ptr", "concept_secs_idx", "concept_secs_n", "concept_secs_split"):
-        (folder / f"{name}.npy").unlink()
-    _same(GraphArrays.load(folder), arrays)
+    with pytest.raises(
+        ValueError, match=r"format 1, this imr-graph reads 2: run `imr-graph reindex`"
+    ):
+        GraphArrays.load(folder)
 
 
 def test_save_and_memory_mapped_load_round_trip(arrays: GraphArrays, tmp_path: Path) -> None:

@@ -13,9 +13,12 @@ from corpus_paths import SAMPLE_DIR, all_letter_paths
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from embeddings.csr import top_k
 from imr_graph.index.indexes import Indexes
+from imr_graph.query.answer import explain
 from imr_graph.query.evaluate import evaluate
-from imr_graph.query.precedent import Filters, PrecedentEngine, _top
+from imr_graph.query.filters import Filters
+from imr_graph.query.precedent import PrecedentEngine
 from imr_graph.store.ingest import ingest
 from imr_graph.store.sqlite import Store
 from kg import graph as G
@@ -42,8 +45,9 @@ def test_brand_request_finds_generic_precedent(sample_engine: PrecedentEngine) -
     ans = sample_engine.query("hydrocodone/APAP 10/325 #90", k=5)
     top = ans.results[0]
     assert "norco" in top.request.lower()
-    assert top.why["graph"]["relation"] == "same"
-    assert ans.summary["same_treatment"]["n"] >= 1
+    assert top.why.graph is not None and top.why.graph.path is not None
+    assert top.why.graph.path.relation == "same"
+    assert ans.summary.same_treatment.n >= 1
 
 
 def test_generic_request_finds_brand_precedent(sample_engine: PrecedentEngine) -> None:
@@ -60,9 +64,12 @@ def test_every_result_explains_itself(sample_engine: PrecedentEngine) -> None:
             assert key in d
         assert d["why"], d
         assert all("rank" in v for k, v in d["why"].items() if k != "section_rerank")
-    gov = ans.summary["governing_sections"]
-    assert gov and gov[0]["section"].lower().startswith("topical analgesics")
-    assert ans.summary["same_treatment"]["warning"].startswith("only")
+        assert r.why.signals() or r.why.section_support is not None
+        assert explain(r.why).count("\n") + 1 == len(d["why"])  # one line per reason
+    gov = ans.summary.governing_sections
+    assert gov and gov[0].section.lower().startswith("topical analgesics")
+    warning = ans.summary.same_treatment.warning
+    assert warning is not None and warning.startswith("only")
 
 
 def test_filters_narrow_without_breaking_ranking(sample_engine: PrecedentEngine) -> None:
@@ -194,10 +201,22 @@ def test_readable_output_and_json_agree(sample_engine: PrecedentEngine) -> None:
 def test_top_is_the_best_positive_scores_ties_by_position(
     n: int, levels: list[float], k: int, continuous: bool, seed: int
 ) -> None:
-    """_top's sampled cut never changes the answer: the k best positive scores, best first,
+    """top_k's sampled cut never changes the answer: the k best positive scores, best first,
     ties by position (sizes cross the sampling threshold; few levels make long ties)."""
     rng = np.random.default_rng(seed)
     score = rng.random(n) * (rng.random(n) < 0.3) if continuous else rng.choice(levels, n)
     order = sorted((i for i in range(n) if score[i] > 0), key=lambda i: (-score[i], i))
-    assert _top(score, k).tolist() == order[:k]
-    assert _top(score, None).tolist() == order
+    assert top_k(score, k).tolist() == order[:k]
+    assert top_k(score, None).tolist() == order
+
+
+def test_public_api_is_lazy_and_complete() -> None:
+    """`import imr_graph` loads no numpy, torch or store; every public name then resolves."""
+    code = (
+        "import sys, imr_graph\n"
+        "assert not {'numpy', 'torch', 'imr_graph.store.sqlite'} & set(sys.modules)\n"
+        "for n in imr_graph.__all__: getattr(imr_graph, n)\n"
+        "assert imr_graph.Filters is __import__('imr_graph.query.filters').query.filters.Filters\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

@@ -64,7 +64,8 @@ model_option = click.option(
     "--model",
     default=None,
     help="sentence-transformers model name or path "
-    "(default: $IMR_GRAPH_MODEL or all-MiniLM-L6-v2).",
+    "(default: $IMR_GRAPH_MODEL, else the model the store was embedded with, else "
+    "all-MiniLM-L6-v2@onnx-int8).",
 )
 
 

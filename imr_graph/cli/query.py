@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
-from imr_graph.cli.render import _group, _signal
+from imr_graph.cli.render import answer_lines, group_by_letter
+
+if TYPE_CHECKING:
+    from imr_graph.query.answer import Answer
+    from imr_graph.query.filters import Filters
+    from imr_graph.query.precedent import PrecedentEngine
 
 
 @click.command()
@@ -19,7 +25,7 @@ from imr_graph.cli.render import _group, _signal
 @click.option("--mode", type=click.Choice(["dense", "lexical"]), default="dense", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
-def search(query, store_dir, k, mode, as_json) -> None:  # noqa: ANN001
+def search(query, store_dir, k, mode, as_json) -> None:
     """Rationale paragraphs closest to free text, with scores and the matched passage."""
     from imr_graph.query.search import search as run_search
     from imr_graph.store.sqlite import Store
@@ -34,12 +40,6 @@ def search(query, store_dir, k, mode, as_json) -> None:  # noqa: ANN001
     for h in hits:
         click.echo(f"{h.score:6.3f}  {h.letter}[{h.item}] {h.decision.upper():10s} {h.request}")
         click.echo(f"        {h.passage[:200]}")
-
-
-def _filters(**kw):  # noqa: ANN003, ANN202
-    from imr_graph.query.precedent import Filters
-
-    return Filters(**{k: v for k, v in kw.items() if v})
 
 
 @click.command()
@@ -87,9 +87,10 @@ def precedents(
     by_letter,
     store_dir,
     as_json,
-) -> None:  # noqa: ANN001
+) -> None:
     """Past decisions on requests like this one, with why each is there and a summary."""
     from imr_graph.query.filter_values import check_dates, check_filters
+    from imr_graph.query.filters import Filters
     from imr_graph.query.precedent import PrecedentEngine
     from imr_graph.store.sqlite import Store
 
@@ -100,16 +101,16 @@ def precedents(
     check_dates(date_from, date_to)
     if summary_file:
         summary_text = summary_file.read_text(encoding="utf-8", errors="replace")
-    flt = _filters(
-        decision=decision,
-        guideline=guideline,
-        document=document,
-        section=section,
-        region=region,
-        category=category,
-        specialty=specialty,
-        date_from=date_from,
-        date_to=date_to,
+    flt = Filters(  # an empty option is no restriction
+        decision=decision or None,
+        guideline=guideline or None,
+        document=document or None,
+        section=section or None,
+        region=region or None,
+        category=category or None,
+        specialty=specialty or None,
+        date_from=date_from or None,
+        date_to=date_to or None,
     )
     with Store.open(store_dir, create=False, read_only=True) as store:
         engine = PrecedentEngine(store)
@@ -121,46 +122,37 @@ def precedents(
             _batch(engine, queries_file, k, flt, by_letter)
             return
         ans = engine.query(request_text, summary_text, k=k, filters=flt)
-        _answer(engine, request_text, ans.to_json(), flt, by_letter, as_json, pretty=True)
+        _answer(engine, request_text, ans, flt, by_letter, as_json, pretty=True)
 
 
 def _answer(
-    engine, request_text: str, out: dict, flt, by_letter: bool, as_json: bool, pretty: bool
-) -> None:  # noqa: ANN001
+    engine: PrecedentEngine,
+    request: str,
+    ans: Answer,
+    flt: Filters,
+    by_letter: bool,
+    as_json: bool,
+    pretty: bool,
+) -> None:
     """Print one answer as JSON or text; an empty one says which filter emptied it."""
     from imr_graph.query.filter_values import why_empty
 
-    if by_letter:
-        out["by_letter"] = _group(out["results"])
-    empty = why_empty(engine.arrays, flt) if not out["results"] else None
+    empty = why_empty(engine.arrays, flt) if not ans.results else None
     if as_json:
-        emit_json(out | ({"empty_because": empty} if empty else {}), pretty=pretty)
+        out = ans.to_json()
+        if by_letter:
+            out["by_letter"] = group_by_letter(out["results"])
+        if empty:
+            out["empty_because"] = empty
+        emit_json(out, pretty=pretty)
         return
-    s = out["summary"]
-    concepts = ", ".join(c["label"] or c["id"] for c in s["treatment_concepts"]) or "(none)"
-    click.echo(f"request: {request_text}   concepts: {concepts}")
-    st = s["same_treatment"]
-    click.echo(
-        f"same treatment in store: {st['n']} items, {st['upheld']} upheld, "
-        f"{st['overturned']} overturned" + (f"  ({st['warning']})" if st.get("warning") else "")
-    )
-    click.echo(
-        "likely governing sections: "
-        + "; ".join(f"{g['section']} ({g['precedents_citing']})" for g in s["governing_sections"])
-    )
+    for line in answer_lines(request, ans):
+        click.echo(line)
     if empty:
         click.echo(f"no precedents: {empty}")
-    for r in out["results"]:
-        why = ", ".join(_signal(k, v) for k, v in r["why"].items())
-        click.echo(
-            f"{r['score']:.4f} {r['letter']}[{r['item']}] {r['decision'].upper():10s} "
-            f"{r['request']}"
-        )
-        click.echo(f"        sections: {'; '.join(r['sections']) or '-'}   why: {why}")
-        click.echo(f"        {r['snippet'][:160]}")
 
 
-def _lines(engine, k: int, flt, by_letter: bool, as_json: bool) -> None:  # noqa: ANN001
+def _lines(engine: PrecedentEngine, k: int, flt: Filters, by_letter: bool, as_json: bool) -> None:
     """`--queries -`: one plain request a line from stdin, each answered as it arrives."""
     first = True
     for line in sys.stdin:
@@ -171,11 +163,11 @@ def _lines(engine, k: int, flt, by_letter: bool, as_json: bool) -> None:  # noqa
             click.echo("")
         first = False
         ans = engine.query(request, None, k=k, filters=flt)
-        _answer(engine, request, ans.to_json(), flt, by_letter, as_json, pretty=False)
+        _answer(engine, request, ans, flt, by_letter, as_json, pretty=False)
         sys.stdout.flush()
 
 
-def _batch(engine, path: Path, k: int, flt, by_letter: bool) -> None:  # noqa: ANN001
+def _batch(engine: PrecedentEngine, path: Path, k: int, flt: Filters, by_letter: bool) -> None:
     bad = 0
     with open(path, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, start=1):
@@ -197,7 +189,7 @@ def _batch(engine, path: Path, k: int, flt, by_letter: bool) -> None:  # noqa: A
             ans = engine.query(q["request"], q.get("summary"), k=k, filters=flt)
             out = {"id": q.get("id"), **ans.to_json()}
             if by_letter:
-                out["by_letter"] = _group(out["results"])
+                out["by_letter"] = group_by_letter(out["results"])
             emit_json(out)
     if bad:
         sys.exit(1)
@@ -215,7 +207,7 @@ def _batch(engine, path: Path, k: int, flt, by_letter: bool) -> None:  # noqa: A
 )
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
-def eval_cmd(store_dir, k, no_summary, modes, as_json) -> None:  # noqa: ANN001
+def eval_cmd(store_dir, k, no_summary, modes, as_json) -> None:
     """Leave-one-letter-out retrieval quality: nDCG@10, Recall@10, MRR, section hit@1."""
     from imr_graph.query.evaluate import MODES, evaluate
     from imr_graph.query.precedent import PrecedentEngine

@@ -1,4 +1,4 @@
-"""`imr-graph export | validate | sparql`: the store as linked data (kg/rdf.py does the work).
+"""`imr-graph export | validate | sparql`: the store as linked data (kg.rdf does the work).
 
 SPARQL engine: pyoxigraph. The store's N-Triples are bulk-loaded into an in-memory
 pyoxigraph Store per command. Measured on the 145-letter store (17,294 triples; Intel Xeon,
@@ -25,38 +25,40 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
 from imr_graph.errors import ValueProblem
 
-
-def shipped_queries() -> dict[str, Path]:
-    """The shipped queries by name (imported when used: the graph library is slow to import)."""
-    from imr_graph.explore.graph_queries import shipped_queries as shipped
-
-    return shipped()
-
-
-def _open_store(store_dir: Path | None):  # noqa: ANN202 - Store import kept lazy
+if TYPE_CHECKING:
     from imr_graph.store.sqlite import Store
 
-    return Store.open(store_dir, create=False, read_only=True)
-
-
+# The RDF libraries are imported by the commands that use them, not when the CLI starts.
 DEFAULT_BASE = "https://w3id.org/imr-graph/id/"
 """kg.rdf.DEFAULT_BASE, written out so that defining the options imports no RDF library (a
 test checks the two agree)."""
 
 
-def _base_option(fn):  # noqa: ANN001, ANN202
-    return click.option(
-        "--base",
-        default=DEFAULT_BASE,
-        show_default=True,
-        help="Base IRI nodes are minted under (vocabulary concepts keep their own namespaces).",
-    )(fn)
+def shipped_queries() -> dict[str, Path]:
+    from imr_graph.rdf import shipped_queries as shipped
+
+    return shipped()
+
+
+def _open_store(store_dir: Path | None) -> Store:
+    from imr_graph.store.sqlite import Store
+
+    return Store.open(store_dir, create=False, read_only=True)
+
+
+_base_option = click.option(
+    "--base",
+    default=DEFAULT_BASE,
+    show_default=True,
+    help="Base IRI nodes are minted under (vocabulary concepts keep their own namespaces).",
+)
 
 
 # ---- export ---------------------------------------------------------------------------------
@@ -81,15 +83,16 @@ def _base_option(fn):  # noqa: ANN001, ANN202
 @_base_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary of the export.")
 @one_line_errors
-def export(fmt, out, store_dir, base, as_json) -> None:  # noqa: ANN001
+def export(fmt: str | None, out: Path, store_dir: Path | None, base: str, as_json: bool) -> None:
     """Export the store as RDF (deterministic: the same store gives the same bytes)."""
+    from imr_graph.rdf import store_triples
     from kg import rdf
 
     if fmt is None:
         fmt = rdf.SUFFIX_FORMAT.get(out.suffix.lower(), "ttl")
     t0 = time.perf_counter()
     with _open_store(store_dir) as store:
-        triples = rdf.store_triples(store, base)
+        triples = store_triples(store, base)
         if str(out) == "-":
             n = rdf.write(triples, fmt, sys.stdout.buffer, base)
             sys.stdout.buffer.flush()
@@ -139,8 +142,11 @@ def _json_line(obj: object) -> str:
 @click.option("--json", "as_json", is_flag=True, help="The SHACL report as JSON.")
 @click.option("--limit", default=50, show_default=True, help="Violations listed (text output).")
 @one_line_errors
-def validate(file, store_dir, fmt, as_json, limit) -> None:  # noqa: ANN001
+def validate(
+    file: Path | None, store_dir: Path | None, fmt: str | None, as_json: bool, limit: int
+) -> None:
     """SHACL-validate FILE (or an export of the store) against kg/data/shapes.ttl."""
+    from imr_graph.rdf import store_triples
     from kg import rdf
 
     t0 = time.perf_counter()
@@ -151,7 +157,7 @@ def validate(file, store_dir, fmt, as_json, limit) -> None:  # noqa: ANN001
         what = str(file)
     else:
         with _open_store(store_dir) as store:
-            data = rdf.to_rdflib(rdf.store_triples(store))
+            data = rdf.to_rdflib(store_triples(store))
             what = f"store {store.path}"
     conforms, violations = rdf.validate_graph(data)
     secs = round(time.perf_counter() - t0, 3)
@@ -207,13 +213,15 @@ def resolve_query(text: str) -> tuple[str, str]:
 
 
 _UPDATE = re.compile(
-    r"^\s*(?:(?:PREFIX|BASE)\b[^\n]*\s*)*(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
+    r"^\s*(?:(?:PREFIX|BASE)\b[^\n]*\s*)*"
+    r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
     re.IGNORECASE,
 )
 _NOT_CODE = re.compile(
     r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\\n])*"'
     r"|'(?:\\.|[^'\\\n])*'|<[^<>\s]*>|#[^\n]*"
 )
+_DEFAULT = r"VALUES\s+\?{name}\s*\{{\s*([^}}]*?)\s*\}}"
 
 
 def check_read_only(name: str, query: str) -> None:
@@ -232,14 +240,9 @@ def check_read_only(name: str, query: str) -> None:
         )
 
 
-_DEFAULT = r"VALUES\s+\?{name}\s*\{{\s*([^}}]*?)\s*\}}"
-
-
-def bind_params(query: str, params: tuple[str, ...]) -> str:
-    """Replace `VALUES ?name { default }` blocks with the values of --param name=value, each
-    checked against the kind of the query's default (an integer, an IRI or a string)."""
-    from imr_graph.explore.graph_queries import bind_values
-
+def parse_params(query: str, params: tuple[str, ...]) -> dict[str, str | int]:
+    """The values of --param name=value, by name, each checked against the kind of the
+    query's default for it (an integer, an IRI or a string): never a silent empty answer."""
     values: dict[str, str | int] = {}
     for param in params:
         name, sep, value = param.partition("=")
@@ -251,18 +254,21 @@ def bind_params(query: str, params: tuple[str, ...]) -> str:
                 f"--param {name}: the query has no `VALUES ?{name} {{ ... }}` to set"
             )
         default = found.group(1)
-        if re.fullmatch(r"-?\d+", default) and not re.fullmatch(r"-?\d+", value.strip()):
-            raise ValueProblem(
-                f"--param {name}={value!r} is not an integer; the query compares ?{name} with "
-                f"integers (its default is {default})"
-            )
-        if default.startswith("<") and not (value.startswith("<") and value.endswith(">")):
+        if re.fullmatch(r"-?\d+", default):
+            if not re.fullmatch(r"-?\d+", value.strip()):
+                raise ValueProblem(
+                    f"--param {name}={value!r} is not an integer; the query compares ?{name} "
+                    f"with integers (its default is {default})"
+                )
+            values[name] = int(value)
+        elif default.startswith("<") and not (value.startswith("<") and value.endswith(">")):
             raise ValueProblem(
                 f"--param {name}={value!r} is not an IRI; write it as <https://...> like the "
                 f"query's default {default}"
             )
-        values[name] = value.strip() if re.fullmatch(r"-?\d+", default) else value
-    return bind_values(query, values)
+        else:
+            values[name] = value
+    return values
 
 
 def _cell(v: object) -> str:
@@ -304,8 +310,17 @@ def _table(names: list[str], rows: list[list[object]], width: int = 60) -> str:
 )
 @_base_option
 @one_line_errors
-def sparql(query, store_dir, fmt, as_json, list_queries, params, base) -> None:  # noqa: ANN001
+def sparql(
+    query: str | None,
+    store_dir: Path | None,
+    fmt: str,
+    as_json: bool,
+    list_queries: bool,
+    params: tuple[str, ...],
+    base: str,
+) -> None:
     """Run a SPARQL QUERY (text, .rq file, or shipped query name) over the store."""
+    from imr_graph.rdf import store_triples
     from kg import rdf
 
     if as_json:
@@ -323,15 +338,18 @@ def sparql(query, store_dir, fmt, as_json, list_queries, params, base) -> None: 
         return
     if not query:
         fail("give a QUERY (SPARQL text, a .rq file or a shipped name; --list shows them)")
+        return
     name, text = resolve_query(query)
     check_read_only(name, text)
-    text = bind_params(text, params)
+    values = parse_params(text, params)
     with _open_store(store_dir) as store:
-        st = rdf.oxigraph_store(rdf.store_triples(store, base))
+        st = rdf.oxigraph_store(store_triples(store, base))
     try:
-        names, rows = rdf.run_query(st, text)
+        names, rows = rdf.run_query(st, text, values)
     except SyntaxError as e:
         fail(f"SPARQL syntax error in {name}: {str(e).splitlines()[0]}")
+    except ValueError as e:
+        fail(f"{e} with --param")
     if fmt == "json":
         emit_json([dict(zip(names, r, strict=True)) for r in rows], pretty=True)
     elif fmt == "csv":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from imr_graph.query.answer import Answer, Why
 from kg.model import Letter
 
 
@@ -32,14 +33,37 @@ def _readable(letter: Letter) -> str:
     return "\n".join(lines)
 
 
-def _signal(name: str, value: dict) -> str:
-    """One retriever's signal in words: its rank, or the re-ranking's section support."""
-    if "rank" in value:
-        return f"{name} #{value['rank']}"
-    return f"{name} {value.get('support', '')}".rstrip()
+def why_line(why: Why) -> str:
+    """Each retriever's rank, then the re-ranking's section support, on one line."""
+    parts = [f"{name} #{sig.rank}" for name, sig in why.signals()]
+    if why.section_support is not None:
+        parts.append(f"section_rerank {why.section_support}")
+    return ", ".join(parts)
 
 
-def _group(results: list[dict]) -> list[dict]:
+def answer_lines(request: str, ans: Answer) -> list[str]:
+    """The precedent answer for the terminal: concepts, same-treatment counts, sections, results."""
+    s = ans.summary
+    concepts = ", ".join(c.label or c.id for c in s.treatment_concepts) or "(none)"
+    st = s.same_treatment
+    lines = [
+        f"request: {request}   concepts: {concepts}",
+        f"same treatment in store: {st.n} items, {st.upheld} upheld, {st.overturned} overturned"
+        + (f"  ({st.warning})" if st.warning else ""),
+        "likely governing sections: "
+        + "; ".join(f"{g.section} ({g.precedents_citing})" for g in s.governing_sections),
+    ]
+    for r in ans.results:
+        lines.append(
+            f"{round(r.score, 6):.4f} {r.letter}[{r.item}] {r.decision.upper():10s} {r.request}"
+        )
+        lines.append(f"        sections: {'; '.join(r.sections) or '-'}   why: {why_line(r.why)}")
+        lines.append(f"        {r.snippet[:160]}")
+    return lines
+
+
+def group_by_letter(results: list[dict]) -> list[dict]:
+    """JSON results grouped by letter, in the order of each letter's best result."""
     groups: dict[str, dict] = {}
     for r in results:
         g = groups.setdefault(

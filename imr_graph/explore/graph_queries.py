@@ -1,4 +1,4 @@
-"""The Python API a notebook uses: open a store, walk the graph, count outcomes.
+"""Questions to the graph a notebook asks: open a store, walk the graph, count outcomes.
 
 Traversals are plain functions over `Store.graph` so they read like the questions people ask:
 which items requested this treatment, which letters cite this section, how often is it overturned.
@@ -6,23 +6,14 @@ which items requested this treatment, which letters cite this section, how often
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import networkx as nx
 
-from imr_graph.config import (
-    NOTEBOOK_SAMPLE_ENV,
-    QUERY_DIR,
-    SAMPLE_DIR,
-    STORE_ENV,
-    shared_dir,
-    shared_pdf_dir,
-)
+from imr_graph.rdf import shipped_queries as shipped_queries  # the notebooks' api.shipped_queries
+from imr_graph.rdf import sparql as sparql  # and api.sparql
 from imr_graph.store.sqlite import Store
 from kg import graph as G
 
@@ -178,41 +169,6 @@ def co_cited_sections(store: Store, min_count: int = 2) -> list[tuple[str, str, 
     )
 
 
-def build_store(
-    path: str | Path, paths: Iterable[str | Path], refresh: bool = False, progress: bool = False
-) -> Store:
-    """Open (creating) the store at `path` and ingest `paths` into it, search indexes included.
-
-    A store that already holds letters is reused as is unless `refresh`, so a notebook re-run
-    does not re-read every PDF; letters that fail to parse are skipped (see `imr-graph ingest`).
-    """
-    from imr_graph.index.indexes import Indexes
-    from imr_graph.store.ingest import ingest
-
-    store = Store.open(path, create=True)
-    if refresh or not store.letters():
-        ingest(store, paths, Indexes.open(store), progress=progress)
-    return store
-
-
-def notebook_store() -> tuple[Store, list[Path]]:
-    """The store the notebooks explore, and the letters it was filled from.
-
-    $IMR_GRAPH_STORE, else a folder in the user cache; filled from the 145 letters of ../shared
-    (or $IMR_GRAPH_SHARED) when present, else from the bundled sample;
-    IMR_GRAPH_NOTEBOOK_SAMPLE=1 forces the sample (the tests do).
-    """
-    import os
-
-    from platformdirs import user_cache_dir
-
-    pdfs = shared_pdf_dir()
-    full = os.environ.get(NOTEBOOK_SAMPLE_ENV) != "1" and any(pdfs.glob("*.pdf"))
-    paths = [pdfs, shared_dir() / "letters", SAMPLE_DIR] if full else [SAMPLE_DIR]
-    default = Path(user_cache_dir("imr-graph")) / f"notebook-store-{'full' if full else 'sample'}"
-    return build_store(os.environ.get(STORE_ENV) or default, paths), paths
-
-
 @dataclass(frozen=True)
 class Cited:
     """How often one guideline node (section or document) is cited."""
@@ -257,67 +213,6 @@ def most_cited(
         label = str(g.nodes[key].get("label", key))
         out.append(Cited(key, label, src_label, len(its), len(letters)))
     return sorted(out, key=lambda c: (-c.items, -c.letters, c.key))
-
-
-def shipped_queries() -> dict[str, Path]:
-    """The SPARQL queries shipped with imr-graph, by name (`imr-graph sparql --list`)."""
-    return {p.stem: p for p in sorted(QUERY_DIR.glob("*.rq"))}
-
-
-def sparql(
-    store: Store, query: str, params: dict[str, str | int] | None = None
-) -> tuple[list[str], list[list[Any]]]:
-    """Run SPARQL (a shipped query name or query text) over the store's RDF: (names, rows).
-
-    `params` sets a query's `VALUES ?name { default }` blocks, like `imr-graph sparql --param`.
-    """
-    from kg import rdf
-
-    shipped = shipped_queries()
-    text = shipped[query].read_text(encoding="utf-8") if query in shipped else query
-    st = rdf.oxigraph_store(rdf.store_triples(store))
-    return rdf.run_query(st, bind_values(text, params or {}))
-
-
-def bind_values(query: str, params: dict[str, str | int]) -> str:
-    """Set a query's `VALUES ?name { default }` blocks; ValueError when a block is missing."""
-    for name, value in params.items():
-        pat = re.compile(r"VALUES\s+\?" + re.escape(name) + r"\s*\{[^}]*\}")
-        if not pat.search(query):
-            raise ValueError(f"the query has no `VALUES ?{name} {{ ... }}` to set")
-        query = pat.sub(lambda _m, n=name, v=value: f"VALUES ?{n} {{ {_sparql_term(v)} }}", query)
-    return query
-
-
-def _sparql_term(v: str | int) -> str:
-    s = str(v)
-    if re.fullmatch(r"-?\d+", s) or (s.startswith("<") and s.endswith(">")):
-        return s
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def explain(why: dict[str, Any], store: Store | None = None) -> str:
-    """One line per retriever saying why a precedent was found (`Precedent.why` in words).
-
-    With `store`, concept and section ids are shown by their labels.
-    """
-    g = store.graph if store is not None else None
-
-    def name(n: str) -> str:
-        return str(g.nodes[n].get("label", n)) if g is not None and n in g else n
-
-    lines = []
-    for retriever, sig in why.items():
-        if retriever == "section_rerank":
-            lines.append(f"section support {sig.get('support', 0):.2f}")
-            continue
-        text = f"{retriever} #{sig.get('rank')} (score {sig.get('score')})"
-        if "concept" in sig:
-            text += f": {sig.get('relation', '')} concept {name(sig['concept'])}"
-        if sig.get("shared_sections"):
-            text += "; shares " + ", ".join(name(s) for s in sig["shared_sections"])
-        lines.append(text)
-    return "\n".join(lines)
 
 
 def node_label(store: Store, node: str) -> str:

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from imr_graph.query.precedent import Filters, PrecedentEngine
+from imr_graph.query.filters import Filters
+from imr_graph.query.precedent import PrecedentEngine
 from kg import graph as G
 
 MODES: dict[str, tuple[str, ...]] = {
@@ -103,8 +104,8 @@ def evaluate(
             rc += sum(gains) / min(k, len(relevant))
             first = next((r for r, gn in enumerate(gains) if gn), None)
             mrr += 1 / (first + 1) if first is not None else 0.0
-            gov = ans.summary.get("governing_sections") or []
-            hit += 1.0 if gov and gov[0]["id"] in keys[i] else 0.0
+            gov = ans.summary.governing_sections
+            hit += 1.0 if gov and gov[0].id in keys[i] else 0.0
         n = len(queries) or 1
         out.append(Scores(mode, len(queries), nd / n, rc / n, mrr / n, hit / n))
     return out

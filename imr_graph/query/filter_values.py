@@ -17,7 +17,7 @@ import numpy as np
 
 from imr_graph.errors import ValueProblem
 from imr_graph.index.arrays import GraphArrays
-from imr_graph.query.precedent import Filters, filter_mask
+from imr_graph.query.filters import Filters, filter_mask
 
 OPTION = {
     "decision": "--decision",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 from imr_graph.errors import LetterError
 from imr_graph.letters.parse import parse_file
@@ -21,6 +22,18 @@ from kg.model import Letter
 LETTER_SUFFIXES = (".pdf", ".txt", ".text")
 BATCH = 64
 CHECKPOINT_S = 60.0  # index files are rewritten at most this often during an ingest
+
+
+class IndexSink(Protocol):
+    """What ingest needs of the search indexes (imr_graph.index.indexes.Indexes is one)."""
+
+    def prepare(self, letters: Iterable[Letter], show_progress: bool = False) -> None: ...
+
+    def apply(
+        self, removed: list[int], added: list[int], show_progress: bool = False, save: bool = True
+    ) -> None: ...
+
+    def save(self) -> None: ...
 
 
 def letter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
@@ -56,7 +69,7 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Path]:
 def ingest(
     store: Store,
     paths: Iterable[str | Path],
-    indexes: object | None = None,
+    indexes: IndexSink | None = None,
     progress: bool = False,
     on_letter: Callable[[Letter], None] | None = None,
 ) -> IngestReport:
@@ -68,7 +81,7 @@ def ingest(
 def _ingest(
     store: Store,
     paths: Iterable[str | Path],
-    indexes: object | None,
+    indexes: IndexSink | None,
     progress: bool,
     on_letter: Callable[[Letter], None] | None,
 ) -> IngestReport:
@@ -92,9 +105,8 @@ def _ingest(
         nonlocal n_added, n_removed, unsaved, last_save
         if not batch:
             return
-        prepare = getattr(indexes, "prepare", None)
-        if prepare is not None:
-            prepare(store.changed(batch), show_progress=progress)
+        if indexes is not None:
+            indexes.prepare(store.changed(batch), show_progress=progress)
         a, r, u, removed_ids, added_ids = store.put_letters(batch)
         added.extend(a)
         replaced.extend(r)
@@ -103,11 +115,10 @@ def _ingest(
         n_removed += len(removed_ids)
         if indexes is not None and (removed_ids or added_ids):
             # the batch was embedded (with its progress bar) by prepare(): these are cache hits
-            again = progress and prepare is None
             # saving rewrites every index file (about 2 GB at 1e6 items), so it happens at
             # checkpoints; a crash in between is repaired from the embedding cache on open
             due = time.monotonic() - last_save >= CHECKPOINT_S
-            indexes.apply(removed_ids, added_ids, show_progress=again, save=due)  # type: ignore[attr-defined]
+            indexes.apply(removed_ids, added_ids, show_progress=False, save=due)
             unsaved = not due
             if due:
                 last_save = time.monotonic()
@@ -118,7 +129,7 @@ def _ingest(
             letter = parse_file(f)
         except LetterError as e:
             failed.append((str(f), e.problem))
-        except Exception as e:  # noqa: BLE001 - a parser bug must not lose the other letters
+        except Exception as e:  # a parser bug must not lose the other letters
             failed.append((str(f), f"internal error while parsing: {type(e).__name__}: {e}"))
         else:
             if letter.key in seen and seen[letter.key] != letter.sha256:
@@ -139,8 +150,8 @@ def _ingest(
         if bar is not None:
             bar.update(1)
     flush()
-    if unsaved:
-        indexes.save()  # type: ignore[union-attr]
+    if unsaved and indexes is not None:
+        indexes.save()
     if bar is not None:
         bar.close()
     return IngestReport(
