@@ -281,8 +281,12 @@ class OnnxModel:
         """The one-thread inference session (ONNX Runtime sessions run concurrently)."""
         with self._lock:
             if self._session is None:
+                # no telemetry: nothing to send, and no device id to write under a home
+                # that may be read-only (it warned on stderr at import)
+                os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
                 import onnxruntime as ort
 
+                ort.set_default_logger_severity(3)  # its own warnings are not the caller's
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = 1
                 options.inter_op_num_threads = 1

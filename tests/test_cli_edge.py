@@ -260,3 +260,126 @@ def test_cli_base_iri_is_the_rdf_one() -> None:
     from kg.rdf import DEFAULT_BASE as KG_BASE
 
     assert DEFAULT_BASE == KG_BASE
+
+
+def _read_only_runner(tmp: Path) -> list[str] | None:
+    """A command prefix that runs as a user who cannot write `tmp` (None: no way here)."""
+    if os.geteuid() != 0:
+        return []  # chmod a-w is enough for a non-root user
+    if shutil.which("setpriv") is None:
+        return None
+    probe = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", "true"],
+        capture_output=True,
+    )
+    return (
+        None
+        if probe.returncode
+        else ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+    )
+
+
+@pytest.fixture()
+def read_only_store(store: Path) -> tuple[Path, list[str], dict[str, str]]:
+    """A copy of the store, behind its indexes by one removed letter, that the runner cannot
+    write: a folder made read-only for a non-root user."""
+    import tempfile
+
+    from imr_graph import config
+    from imr_graph.store.sqlite import Store
+
+    base = Path(tempfile.mkdtemp(prefix="imr-ro-", dir="/tmp"))
+    runner = _read_only_runner(base)
+    if runner is None:
+        shutil.rmtree(base)
+        pytest.skip("running as root without setpriv: no user who cannot write the folder")
+    os.chmod(base, 0o755)
+    ro = base / "store"
+    shutil.copytree(store, ro)
+    with Store.open(ro) as s:
+        s.remove(sorted(s.letters())[-1])  # SQL moves on; the indexes stay behind
+    shutil.copytree(config.backend_cache_dir(), base / "backends")
+    subprocess.run(["chmod", "-R", "a+rX,a-w", str(ro), str(base / "backends")], check=True)
+    env = {"HOME": str(base), "IMR_GRAPH_BACKEND_CACHE": str(base / "backends")}
+    yield ro, runner, env
+    subprocess.run(["chmod", "-R", "u+w", str(base)], check=True)
+    shutil.rmtree(base)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["precedents", *REQUEST],
+        ["search", "knee injection"],
+        ["stats"],
+        ["show", "001_a6ef380ab53ef7f4"],
+        ["sparql", "counts"],
+        ["check"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_a_read_only_store_answers_and_is_never_written(
+    read_only_store: tuple[Path, list[str], dict[str, str]], args: list[str]
+) -> None:
+    ro, runner, env = read_only_store
+    before = tree(ro)
+    proc = subprocess.run(
+        [*runner, sys.executable, "-m", "imr_graph.cli", *args, "--store", str(ro)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip()
+    assert "Traceback" not in proc.stderr and "error" not in proc.stderr
+    if args[0] in ("precedents", "search"):
+        assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]  # one note
+        assert "behind the store" in proc.stderr and "is read-only, so this answer" in proc.stderr
+    if args[0] == "check":
+        assert "WARN generation" in proc.stdout and "FAIL" not in proc.stdout
+    assert tree(ro) == before
+
+
+def test_check_warns_for_behind_and_fails_for_damage(store: Path, tmp_path: Path) -> None:
+    from imr_graph.store.sqlite import Store
+
+    copy = tmp_path / "s"
+    shutil.copytree(store, copy)
+    with Store.open(copy) as s:
+        s.remove(sorted(s.letters())[-1])
+    code, out, _ = run("check", "--store", str(copy))
+    assert code == 0 and "WARN generation" in out and "repaired on the next open" in out
+    cache = copy / "embedding_cache.sqlite"
+    cache.write_bytes(b"this is not a database" * 100)
+    before = tree(copy)
+    code, out, _ = run("check", "--store", str(copy))
+    assert code == 1
+    assert [ln for ln in out.splitlines() if ln.startswith("FAIL")] == [
+        f"FAIL embedding_cache    {cache} is damaged (file is not a database); it is derived "
+        "data: the next ingest or reindex rebuilds it"
+    ]
+    assert tree(copy) == before  # check never writes
+    # the next writer says so and rebuilds it; a query repairs the indexes and says so
+    code, out, err = run("reindex", "--store", str(copy), "--quiet")
+    assert code == 0, err
+    assert err.strip().startswith(f"imr-graph: embedding cache {cache} is damaged")
+    code, out, _ = run("check", "--store", str(copy))
+    assert code == 0 and "WARN" not in out
+
+
+def test_a_query_that_repairs_says_so(store: Path, tmp_path: Path) -> None:
+    from imr_graph.store.sqlite import Store
+
+    copy = tmp_path / "s"
+    shutil.copytree(store, copy)
+    with Store.open(copy) as s:
+        s.remove(sorted(s.letters())[-1])
+    code, out, err = run("precedents", *REQUEST, "--store", str(copy))
+    assert code == 0
+    assert err.strip().splitlines() == [
+        f"imr-graph: search indexes of {copy} are behind the store (index generation "
+        f"{err.split('index generation ')[1].split(',')[0]}, store "
+        f"{err.split(', store ')[1].split(')')[0]}); repaired them from the store"
+    ]

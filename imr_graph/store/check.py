@@ -206,7 +206,7 @@ def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
         if not d:
             out.append(_ok(name, f"{len(have)} items, same as the store"))
         else:
-            out.append(_warn(name, f"{d} ({repaired})") if behind else _fail(name, d))
+            out.append(_warn(name, f"{d}; {repaired}") if behind else _fail(name, d))
     models = {rat.model_name, req.model_name, state.get("model")}
     if len(models) != 1 or model not in models:
         out.append(
@@ -230,14 +230,20 @@ def _cache_check(store: Store) -> Check:
     path = store.path / "embedding_cache.sqlite"
     if not path.exists():
         return _ok("embedding_cache", "none yet")
-    try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    verdict = "unreadable"
+    for mode in ("mode=ro", "immutable=1"):  # immutable: a read-only folder without its -shm
         try:
-            verdict = db.execute("PRAGMA quick_check").fetchone()[0]
-        finally:
-            db.close()
-    except sqlite3.DatabaseError as e:
-        verdict = str(e)
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
+            try:
+                verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                db.close()
+            break
+        except sqlite3.OperationalError as e:
+            verdict = str(e)
+        except sqlite3.DatabaseError as e:
+            verdict = str(e)
+            break
     if verdict == "ok":
         return _ok("embedding_cache", "quick_check ok")
     return _fail(
