@@ -30,6 +30,7 @@ from embeddings import (
     IndexCorruptError,
     IndexMismatchError,
     LexicalIndex,
+    ModelUnavailableError,
     VectorIndex,
     encode_with_cache,
 )
@@ -38,7 +39,13 @@ from embeddings.storage import fsync_dir
 from imr_graph import config
 from imr_graph.errors import REINDEX, IndexesError, StoreError, needs_reindex
 from imr_graph.index.arrays import GraphArrays
-from imr_graph.index.files import INDEX_FORMAT, index_root, load_files, write_state
+from imr_graph.index.files import (
+    INDEX_FORMAT,
+    STATE_FILE,
+    index_root,
+    load_files,
+    write_state,
+)
 from imr_graph.index.ids import MAX_WINDOWS, item_of_window, window_id
 from imr_graph.store.lock import StoreBusyError, lock_holder, lock_timeout, waiting_note
 from imr_graph.store.sqlite import Store
@@ -132,6 +139,7 @@ class Indexes:
             )
         deadline = time.monotonic() + (lock_timeout() if wait is None else max(0.0, wait))
         said = False
+        had_indexes = (index_root(store) / STATE_FILE).exists()
         while True:
             idx, problem = cls._try_load(store, enc)
             if idx is not None and problem is None:
@@ -159,10 +167,19 @@ class Indexes:
                     idx, problem = cls._try_load(store, enc)
                     if idx is not None and problem is None:
                         return idx
-                    if idx is None:
-                        idx = cls.empty(store, enc)
-                    idx.sync()
-                    log.warning("%s; repaired them from the store", problem)
+                    try:
+                        if idx is None:
+                            idx = cls.empty(store, enc)
+                        idx.sync()
+                    except ModelUnavailableError:
+                        raise StoreError(
+                            f"store {store.path} was embedded with {enc.model_name}, which is "
+                            "not available on this machine, and its indexes need repair "
+                            f"({problem}): {REINDEX} --model NAME to re-embed with a model "
+                            "you have"
+                        ) from None
+                    if had_indexes:  # a first build of a new store is no repair
+                        log.warning("%s; repaired them from the store", problem)
                     return idx
             except StoreBusyError:
                 if time.monotonic() >= deadline:

@@ -23,7 +23,7 @@ LOCK_FILE = ".lock"
 DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a second writer waits for the first one
 
 log = logging.getLogger("imr_graph")
-_activity = "a write"
+_activity = "imr-graph"
 
 
 class StoreBusyError(StoreError):
@@ -49,12 +49,12 @@ def lock_owner(store_dir: Path) -> tuple[int | None, str]:
     try:
         lines = (store_dir / LOCK_FILE).read_text().splitlines()
     except OSError:
-        return None, "a write"
+        return None, "imr-graph"
     try:
         pid = int(lines[0]) if lines and lines[0].strip() else None
     except ValueError:
         pid = None
-    return pid, (lines[1].strip() if len(lines) > 1 and lines[1].strip() else "a write")
+    return pid, (lines[1].strip() if len(lines) > 1 and lines[1].strip() else "imr-graph")
 
 
 def lock_holder(store_dir: Path) -> int | None:
@@ -88,8 +88,8 @@ def acquire(store_dir: Path, timeout: float | None = None) -> int:
                 pid, what = lock_owner(store_dir)
                 who = f"pid {pid}" if pid else "pid unknown"
                 raise StoreBusyError(
-                    f"store {store_dir} is being written by another process ({who}, {what}); "
-                    "try again when it ends"
+                    f"store {store_dir} is being written by another process ({who}) running "
+                    f"{what}; try again when it ends"
                 )
             if not said:
                 waiting_note(store_dir)
