@@ -11,6 +11,7 @@ from embeddings.errors import (
     EmbeddingsError,
     IndexCorruptError,
     IndexMismatchError,
+    ModelUnavailableError,
 )
 from embeddings.lexical import LexicalIndex, Tokenizer
 from embeddings.threads import get_threads, set_threads, single_query_threads
@@ -28,6 +29,7 @@ __all__ = [
     "IndexMismatchError",
     "LexicalIndex",
     "Manifest",
+    "ModelUnavailableError",
     "Tokenizer",
     "VectorIndex",
     "encode_passages_with_cache",

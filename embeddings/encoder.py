@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embeddings import onnx
+from embeddings.errors import ModelUnavailableError
 from embeddings.windows import flatten_windows, split_windows_many
 
 if TYPE_CHECKING:
@@ -148,7 +149,14 @@ class Encoder:
         device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
         path = self._load_path or _default_model_path()
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
-        return SentenceTransformer(path, device=device, local_files_only=offline)
+        try:
+            return SentenceTransformer(path, device=device, local_files_only=offline)
+        except OSError as e:  # not a folder, not in the local cache, and no network
+            raise ModelUnavailableError(
+                f"model {self._model_name} is not available on this machine "
+                f"({str(e).strip().splitlines()[0][:120] if str(e).strip() else 'not found'})",
+                "give a local model folder or an installed model name",
+            ) from None
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False

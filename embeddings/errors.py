@@ -24,3 +24,7 @@ class IndexMismatchError(EmbeddingsError):
 
 class IndexCorruptError(EmbeddingsError):
     """A stored index is missing, unreadable, inconsistent, or of a format this version skips."""
+
+
+class ModelUnavailableError(EmbeddingsError):
+    """The model is neither a local folder nor installed, and nothing is downloaded at run time."""

@@ -255,19 +255,18 @@ class OnnxModel:
     CPU than padded batches of 64, and with int8 it keeps a text's vector independent of the
     batch it came in (dynamic quantization scales activations per tensor, so in a padded
     batch a text's vector moved with its neighbours: cosine 0.985 at worst).
-    The tokenizer is the source model's, so windows are cut exactly as for torch.
+    The tokenizer is the source model's `tokenizer.json` (run without transformers), so
+    windows are cut exactly as for torch.
     """
 
     device = "cpu"
 
     def __init__(self, folder: Path) -> None:
-        from transformers import AutoTokenizer
+        from embeddings.tokenizer_json import JsonTokenizer
 
         self.folder = folder
         self.meta = json.loads((folder / "backend.json").read_text(encoding="utf-8"))
-        self.tokenizer = AutoTokenizer.from_pretrained(
-            str(folder / "tokenizer"), local_files_only=True
-        )
+        self.tokenizer = JsonTokenizer(folder / "tokenizer" / "tokenizer.json")
         self.max_seq_length = int(self.meta["max_seq_length"])
         self.inputs: list[str] = list(self.meta["inputs"])
         self._session: Any = None
@@ -282,8 +281,12 @@ class OnnxModel:
         """The one-thread inference session (ONNX Runtime sessions run concurrently)."""
         with self._lock:
             if self._session is None:
+                # no telemetry: nothing to send, and no device id to write under a home
+                # that may be read-only (it warned on stderr at import)
+                os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
                 import onnxruntime as ort
 
+                ort.set_default_logger_severity(3)  # its own warnings are not the caller's
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = 1
                 options.inter_op_num_threads = 1

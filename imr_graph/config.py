@@ -16,6 +16,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SAMPLE_DIR = PACKAGE_DIR / "sample"
 QUERY_DIR = PACKAGE_DIR / "queries"
 
+DEFAULT_MODEL = "all-MiniLM-L6-v2@onnx-int8"
+"""The embedding model of a new store: MiniLM run by ONNX Runtime with int8 weights (no torch
+on the query path; `imr-graph eval` as good as fp32, see docs/benchmarks.md). A store keeps
+the model it was embedded with unless --model or $IMR_GRAPH_MODEL says otherwise."""
+
 STORE_ENV = "IMR_GRAPH_STORE"
 """The store folder when --store is not given."""
 MODEL_ENV = "IMR_GRAPH_MODEL"

@@ -20,6 +20,11 @@ class StoreError(Exception):
     """A store that cannot be opened or written; str() says what to run."""
 
 
+class ValueProblem(Exception):
+    """A value the user gave that this store cannot use (a date, a filter); str() names the
+    option and value and says what would work. The CLI answers it as a usage error (exit 2)."""
+
+
 class IndexesError(StoreError):
     """The store's search indexes cannot be used as they are; str() ends with the remedy."""
 

@@ -357,3 +357,11 @@ def test_save_replaces_old_generations(tmp_path: Path) -> None:
     empty = LexicalIndex()
     empty.save(tmp_path / "empty")
     assert len(LexicalIndex.load(tmp_path / "empty", mmap=True)) == 0
+
+
+def test_vendored_stopwords_equal_bm25s() -> None:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    from embeddings.lexical import ENGLISH_STOPWORDS
+
+    assert frozenset(STOPWORDS_EN) == ENGLISH_STOPWORDS

@@ -10,9 +10,10 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 
-from bm25s.stopwords import STOPWORDS_EN
+from embeddings.lexical.stopwords import ENGLISH_STOPWORDS
 
-ENGLISH_STOPWORDS: frozenset[str] = frozenset(STOPWORDS_EN)
+__all__ = ["ENGLISH_STOPWORDS", "UTF8", "Tokenizer", "find_stemmer", "tokenizer_fingerprint"]
+
 UTF8 = ("utf-8", "surrogatepass")  # terms as bytes, lone surrogates included
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")

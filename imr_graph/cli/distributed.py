@@ -55,13 +55,18 @@ def make_encoder(
     ray_address: str | None,
     batch_size: int = 256,
     concurrency: int | None = None,
+    store: Any = None,
 ) -> Any:
-    """The in-process Encoder, or a RayEncoder when --ray was given."""
+    """The in-process Encoder, or a RayEncoder when --ray was given (same model choice)."""
+    import os
+
     from imr_graph import config
     from imr_graph.index.indexes import make_encoder as local_encoder
 
     if ray_address is None:
-        return local_encoder(model)
+        return local_encoder(model, store)
+    if model is None and not os.environ.get(config.MODEL_ENV):
+        model = (store.meta("model") if store is not None else None) or config.DEFAULT_MODEL
     from embeddings.ray_encoder import RayEncoder, RayUnavailable
 
     try:

@@ -25,24 +25,39 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
 from imr_graph.cli.publish import endpoint_options, open_endpoint
 from imr_graph.endpoint import EndpointError
-from imr_graph.rdf import shipped_queries, store_triples
-from imr_graph.store.sqlite import Store
-from kg import rdf
+from imr_graph.errors import ValueProblem
+
+if TYPE_CHECKING:
+    from imr_graph.store.sqlite import Store
+
+# The RDF libraries are imported by the commands that use them, not when the CLI starts.
+DEFAULT_BASE = "https://w3id.org/imr-graph/id/"
+"""kg.rdf.DEFAULT_BASE, written out so that defining the options imports no RDF library (a
+test checks the two agree)."""
+
+
+def shipped_queries() -> dict[str, Path]:
+    from imr_graph.rdf import shipped_queries as shipped
+
+    return shipped()
 
 
 def _open_store(store_dir: Path | None) -> Store:
-    return Store.open(store_dir, create=False)
+    from imr_graph.store.sqlite import Store
+
+    return Store.open(store_dir, create=False, read_only=True)
 
 
 _base_option = click.option(
     "--base",
-    default=rdf.DEFAULT_BASE,
+    default=DEFAULT_BASE,
     show_default=True,
     help="Base IRI nodes are minted under (vocabulary concepts keep their own namespaces).",
 )
@@ -72,6 +87,9 @@ _base_option = click.option(
 @one_line_errors
 def export(fmt: str | None, out: Path, store_dir: Path | None, base: str, as_json: bool) -> None:
     """Export the store as RDF (deterministic: the same store gives the same bytes)."""
+    from imr_graph.rdf import store_triples
+    from kg import rdf
+
     if fmt is None:
         fmt = rdf.SUFFIX_FORMAT.get(out.suffix.lower(), "ttl")
     t0 = time.perf_counter()
@@ -130,6 +148,9 @@ def validate(
     file: Path | None, store_dir: Path | None, fmt: str | None, as_json: bool, limit: int
 ) -> None:
     """SHACL-validate FILE (or an export of the store) against kg/data/shapes.ttl."""
+    from imr_graph.rdf import store_triples
+    from kg import rdf
+
     t0 = time.perf_counter()
     if file is not None:
         if not file.exists():
@@ -193,14 +214,62 @@ def resolve_query(text: str) -> tuple[str, str]:
     return "query", text
 
 
-def parse_params(params: tuple[str, ...]) -> dict[str, str | int]:
-    """The values of --param name=value, by name."""
+_UPDATE = re.compile(
+    r"^\s*(?:(?:PREFIX|BASE)\b[^\n]*\s*)*"
+    r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
+    re.IGNORECASE,
+)
+_NOT_CODE = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\\n])*"'
+    r"|'(?:\\.|[^'\\\n])*'|<[^<>\s]*>|#[^\n]*"
+)
+_DEFAULT = r"VALUES\s+\?{name}\s*\{{\s*([^}}]*?)\s*\}}"
+
+
+def check_read_only(name: str, query: str) -> None:
+    """Refuse an update or a SERVICE clause: queries read the store and fetch nothing."""
+    code = _NOT_CODE.sub(" ", query)  # strings, IRIs and comments cannot hold a keyword
+    update = _UPDATE.match(code)
+    if update:
+        raise ValueProblem(
+            f"{name} is a SPARQL update ({update.group(1).upper()}): `imr-graph sparql` only "
+            "reads the store; change letters with `imr-graph ingest` or `remove`"
+        )
+    if re.search(r"\bSERVICE\b", code, re.IGNORECASE):
+        raise ValueProblem(
+            f"{name} has a SERVICE clause: `imr-graph sparql` queries the store alone and "
+            "fetches nothing from the network; drop the SERVICE block"
+        )
+
+
+def parse_params(query: str, params: tuple[str, ...]) -> dict[str, str | int]:
+    """The values of --param name=value, by name, each checked against the kind of the
+    query's default for it (an integer, an IRI or a string): never a silent empty answer."""
     values: dict[str, str | int] = {}
     for param in params:
         name, sep, value = param.partition("=")
         if not sep or not re.fullmatch(r"\w+", name):
-            fail(f"--param wants NAME=VALUE, got {param!r}")
-        values[name] = value
+            raise ValueProblem(f"--param wants NAME=VALUE, got {param!r}")
+        found = re.search(_DEFAULT.format(name=re.escape(name)), query)
+        if found is None:
+            raise ValueProblem(
+                f"--param {name}: the query has no `VALUES ?{name} {{ ... }}` to set"
+            )
+        default = found.group(1)
+        if re.fullmatch(r"-?\d+", default):
+            if not re.fullmatch(r"-?\d+", value.strip()):
+                raise ValueProblem(
+                    f"--param {name}={value!r} is not an integer; the query compares ?{name} "
+                    f"with integers (its default is {default})"
+                )
+            values[name] = int(value)
+        elif default.startswith("<") and not (value.startswith("<") and value.endswith(">")):
+            raise ValueProblem(
+                f"--param {name}={value!r} is not an IRI; write it as <https://...> like the "
+                f"query's default {default}"
+            )
+        else:
+            values[name] = value
     return values
 
 
@@ -260,6 +329,9 @@ def sparql(
     """Run a SPARQL QUERY (text, .rq file, or shipped query name) over the store, or over a
     SPARQL server with --endpoint (credentials from $IMR_GRAPH_ENDPOINT_TOKEN, or
     $IMR_GRAPH_ENDPOINT_USER and $IMR_GRAPH_ENDPOINT_PASSWORD)."""
+    from imr_graph.rdf import store_triples
+    from kg import rdf
+
     if as_json:
         fmt = "json"
     if list_queries:
@@ -277,7 +349,8 @@ def sparql(
         fail("give a QUERY (SPARQL text, a .rq file or a shipped name; --list shows them)")
         return
     name, text = resolve_query(query)
-    values = parse_params(params)
+    check_read_only(name, text)
+    values = parse_params(text, params)
     try:
         if endpoint:
             with open_endpoint(endpoint, graph_store, timeout, union) as ep:

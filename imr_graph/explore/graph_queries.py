@@ -20,7 +20,7 @@ from kg import graph as G
 
 def load_store(path: str | Path | None = None) -> Store:
     """Open an existing store (default: $IMR_GRAPH_STORE or the user's data dir)."""
-    return Store.open(path, create=False)
+    return Store.open(path, create=False, read_only=True)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,10 @@ while another process writes waits for that writer's save (up to the lock timeou
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import shutil
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterable
@@ -27,30 +30,44 @@ from embeddings import (
     IndexCorruptError,
     IndexMismatchError,
     LexicalIndex,
+    ModelUnavailableError,
     VectorIndex,
     encode_with_cache,
 )
 from embeddings.csr import sorted_unique
 from embeddings.storage import fsync_dir
 from imr_graph import config
-from imr_graph.errors import REINDEX, StoreError, needs_reindex
+from imr_graph.errors import REINDEX, IndexesError, StoreError, needs_reindex
 from imr_graph.index.arrays import GraphArrays
-from imr_graph.index.files import INDEX_FORMAT, index_root, load_files, write_state
+from imr_graph.index.files import (
+    INDEX_FORMAT,
+    STATE_FILE,
+    index_root,
+    load_files,
+    write_state,
+)
 from imr_graph.index.ids import MAX_WINDOWS, item_of_window, window_id
 from imr_graph.store.faults import crash_point
-from imr_graph.store.sqlite import Store, StoreBusyError, lock_holder, lock_timeout
+from imr_graph.store.lock import StoreBusyError, lock_holder, lock_timeout, waiting_note
+from imr_graph.store.sqlite import Store
 from kg.model import Letter
 
 
-def make_encoder(model: str | None = None) -> Encoder:
-    """The application's encoder: `model`, else $IMR_GRAPH_MODEL, else the bundled default;
-    ONNX conversions in the application's cache folder. Cheap: the model loads on first use."""
+def make_encoder(model: str | None = None, store: Store | None = None) -> Encoder:
+    """The application's encoder: `model`, else $IMR_GRAPH_MODEL, else the model `store` was
+    embedded with, else the default (config.DEFAULT_MODEL); ONNX conversions go to the
+    application's cache folder. Cheap: the model loads on first use."""
+    if model is None and not os.environ.get(config.MODEL_ENV):
+        model = (store.meta("model") if store is not None else None) or config.DEFAULT_MODEL
     return Encoder(
         model,
         model_env=config.MODEL_ENV,
         backend_cache=config.backend_cache_dir(),
         install_package=config.APP_NAME,
     )
+
+
+log = logging.getLogger("imr_graph")
 
 
 def lexical_text(request: str, rationale: str) -> str:
@@ -108,9 +125,12 @@ class Indexes:
         Repairing writes, so it needs the writer lock: when another process holds it (it is
         ingesting), this waits up to `wait` seconds (default: the lock timeout) for that
         writer to save consistent indexes, then gives up with a one-line StoreBusyError.
-        With repair=False any problem is a one-line StoreError that says what to run.
+        With repair=False any problem is a one-line StoreError that says what to run. A
+        repair is logged (a query that repairs says so). On a read-only store nothing is
+        written: indexes behind the store answer as they are, with a warning; damaged ones
+        are refused with the remedy.
         """
-        enc = encoder or make_encoder()
+        enc = encoder or make_encoder(store=store)
         stored_model = store.meta("model")
         if stored_model and stored_model != enc.model_name and not allow_model_change:
             raise StoreError(
@@ -119,21 +139,48 @@ class Indexes:
                 f"{config.MODEL_ENV}={stored_model}"
             )
         deadline = time.monotonic() + (lock_timeout() if wait is None else max(0.0, wait))
+        said = False
+        had_indexes = (index_root(store) / STATE_FILE).exists()
         while True:
             idx, problem = cls._try_load(store, enc)
             if idx is not None and problem is None:
                 return idx
+            assert problem is not None
+            if store.read_only:
+                if idx is None:
+                    raise IndexesError(
+                        f"{problem}, and {store.path} is read-only: {REINDEX} on a writable "
+                        "copy of the store"
+                    )
+                log.warning(
+                    "%s; %s is read-only, so this answer comes from the indexes as they are "
+                    "(%s on a writable copy to bring them in step)",
+                    problem,
+                    store.path,
+                    REINDEX,
+                )
+                return idx
             if not repair:
-                raise StoreError(problem)
+                raise StoreError(needs_reindex(problem))
             try:
                 with store.writing(timeout=0):
                     # Under the lock nobody else writes: load again, then bring it in step.
                     idx, problem = cls._try_load(store, enc)
                     if idx is not None and problem is None:
                         return idx
-                    if idx is None:
-                        idx = cls.empty(store, enc)
-                    idx.sync()
+                    try:
+                        if idx is None:
+                            idx = cls.empty(store, enc)
+                        idx.sync()
+                    except ModelUnavailableError:
+                        raise StoreError(
+                            f"store {store.path} was embedded with {enc.model_name}, which is "
+                            "not available on this machine, and its indexes need repair "
+                            f"({problem}): {REINDEX} --model NAME to re-embed with a model "
+                            "you have"
+                        ) from None
+                    if had_indexes:  # a first build of a new store is no repair
+                        log.warning("%s; repaired them from the store", problem)
                     return idx
             except StoreBusyError:
                 if time.monotonic() >= deadline:
@@ -143,27 +190,29 @@ class Indexes:
                         f"another process (pid {pid or 'unknown'}) is writing it; try again "
                         "when it ends"
                     ) from None
+                if not said:
+                    waiting_note(store.path)
+                    said = True
                 time.sleep(0.1)
 
     @classmethod
     def _try_load(cls, store: Store, enc: Encoder) -> tuple[Indexes | None, str | None]:
-        """(indexes, None) when in step with the store; else (loaded or None, one-line why)."""
+        """(indexes, None) when in step with the store; else (loaded or None, one-line why,
+        without the remedy)."""
         with store.snapshot():  # generation and item count from one SQL state
             gen = store.generation
             want = store.db.execute("SELECT count(*) FROM items").fetchone()[0]
         try:  # IndexesError (a newer format) goes up as it is: no repair can help
             files = load_files(store, enc.model_name)
         except IndexMismatchError as e:
-            return None, f"{e.problem}; {REINDEX}"
+            return None, e.problem
         except (IndexCorruptError, EmbeddingsError, OSError, ValueError, KeyError) as e:
             why = e.problem if isinstance(e, EmbeddingsError) else str(e)
-            return None, needs_reindex(
-                f"search indexes of {store.path} are damaged or missing ({why})"
-            )
+            return None, f"search indexes of {store.path} are damaged or missing ({why})"
         state, rat, req, lex, arrays = files
         idx = cls(store, enc, rat, req, lex, int(state["generation"]), arrays)
         if idx.generation != gen or not _same_count(idx, want):
-            return idx, needs_reindex(
+            return idx, (
                 f"search indexes of {store.path} are behind the store (index generation "
                 f"{idx.generation}, store {gen})"
             )
@@ -186,6 +235,38 @@ class Indexes:
     def cache(self) -> EmbeddingCache:
         return EmbeddingCache(self.store.path / "embedding_cache.sqlite")
 
+    def _embed(self, batches: list[list[str]], show_progress: bool) -> list[np.ndarray]:
+        """Vectors of the rationale windows, then of the requests, through the cache.
+
+        The cache is derived data: when it turns out damaged, it is set aside, started again
+        empty (what it held is re-embedded) and the change is said in one line.
+        """
+        descs = ["embedding rationales", "embedding requests"]
+        for attempt in (0, 1):
+            try:
+                with self.cache() as cache:
+                    return [
+                        _encode(self.encoder, cache, texts, show_progress and n == 0, descs[n])
+                        for n, texts in enumerate(batches)
+                    ]
+            except sqlite3.DatabaseError as e:
+                if attempt:
+                    raise
+                path = self.store.path / "embedding_cache.sqlite"
+                log.warning(
+                    "embedding cache %s is damaged (%s); it is derived data: started it again "
+                    "empty, so its texts are embedded anew",
+                    path,
+                    e,
+                )
+                for part in (
+                    path,
+                    path.with_name(path.name + "-wal"),
+                    path.with_name(path.name + "-shm"),
+                ):
+                    part.unlink(missing_ok=True)
+        raise AssertionError("unreachable")
+
     def prepare(self, letters: Iterable[Letter], show_progress: bool = False) -> None:
         """Embed the letters' passages into the cache before their SQL commit.
 
@@ -199,9 +280,7 @@ class Indexes:
         enc = self.encoder
         windows = enc.split_windows_many([rat or req for req, rat in items])
         texts = [w for wins in windows for w in wins[:MAX_WINDOWS]]
-        with self.cache() as cache:
-            _encode(enc, cache, texts, show_progress, "embedding rationales")
-            _encode(enc, cache, [req for req, _ in items], False, "embedding requests")
+        self._embed([texts, [req for req, _ in items]], show_progress)
 
     def apply(
         self,
@@ -293,9 +372,7 @@ class Indexes:
             for n, w in enumerate(wins[:MAX_WINDOWS]):
                 texts.append(w)
                 vids.append(window_id(iid, n))
-        with self.cache() as cache:
-            vecs = _encode(enc, cache, texts, show_progress, "embedding rationales")
-            rvecs = _encode(enc, cache, [r[1] for r in rows], False, "embedding requests")
+        vecs, rvecs = self._embed([texts, [r[1] for r in rows]], show_progress)
         self.rationales.add(np.asarray(vids, dtype=np.int64), vecs)
         self.requests.add(np.asarray([r[0] for r in rows], dtype=np.int64), rvecs)
         self.lexical.add([r[0] for r in rows], [lexical_text(r[1], r[2]) for r in rows])

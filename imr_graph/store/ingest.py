@@ -49,6 +49,24 @@ def letter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
+def skipped_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files inside the folders named that are not letters by their suffix (never read)."""
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out.extend(
+                sorted(
+                    f
+                    for f in path.rglob("*")
+                    if f.is_file()
+                    and f.suffix.lower() not in LETTER_SUFFIXES
+                    and not f.name.startswith(".")
+                )
+            )
+    return out
+
+
 def ingest(
     store: Store,
     paths: Iterable[str | Path],
