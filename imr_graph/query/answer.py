@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from imr_graph.query.treatment import TreatmentMatch
+
 RETRIEVERS = ("graph", "dense", "lexical")
 
 
@@ -83,9 +85,11 @@ class Precedent:
     snippet: str
     why: Why
     decision_date: str | None = None
+    strength: float | None = None  # absolute match strength in [0, 1] (None: not assessed)
+    match: TreatmentMatch | None = None  # the treatment tier (None: not assessed)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "letter": self.letter,
             "item": self.item,
             "request": self.request,
@@ -96,6 +100,9 @@ class Precedent:
             "decision_date": self.decision_date,
             "why": self.why.to_json(),
         }
+        if self.match is not None:
+            out["match"] = {"strength": self.strength, **self.match.to_json()}
+        return out
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,16 @@ from imr_graph.query.filters import Filters, filter_mask
 from imr_graph.query.fusion import by_score, rrf, section_rerank
 from imr_graph.query.retrievers import dense_candidates, graph_candidates, lexical_candidates
 from imr_graph.query.sections import governing_sections
+from imr_graph.query.treatment import (
+    NONE,
+    SAME,
+    TIER_STRENGTH,
+    Asked,
+    TreatmentMatch,
+    asked,
+    has_words,
+    match,
+)
 from imr_graph.store.sqlite import Store
 
 __all__ = ["Answer", "Filters", "PrecedentEngine", "Precedent", "Weights", "filter_mask"]
@@ -66,6 +76,7 @@ class PrecedentEngine:
         self.idx = indexes or Indexes.open(store)
         self.weights = weights
         self._vec_cache: dict[str, np.ndarray] = {}
+        self._request_text: dict[int, str] = {}
         self.arrays: GraphArrays = self.idx.arrays
 
     def _encode(self, text: str) -> np.ndarray:
@@ -88,9 +99,17 @@ class PrecedentEngine:
         filters: Filters = NO_FILTERS,
         retrievers: tuple[str, ...] = ("graph", "dense", "lexical"),
         rerank: bool = True,
+        by_treatment: bool = True,
     ) -> Answer:
+        """The k best precedents for a request: same treatment first (`by_treatment`), then
+        by fused and section re-ranked score; ValueError for a request without a word."""
         from kg.normalize import normalize_request, strip_dosing
 
+        if not has_words(request):
+            raise ValueError(
+                f"request {request.strip()[:40]!r} has no words: give the treatment asked for, "
+                "e.g. 'Norco 10/325 #90'"
+            )
         rc = normalize_request(request)
         concepts, regions = tuple(rc.treatments), tuple(rc.body_regions)
         w = self.weights
@@ -115,19 +134,48 @@ class PrecedentEngine:
             lists["lexical"] = sorted(lc.items(), key=by_score)
         weight = {"graph": w.graph, "dense": w.dense, "lexical": w.lexical}
         fused, ranks = rrf(lists, weight, mask)
+        matches: dict[int, TreatmentMatch] = {}
+        if by_treatment and "graph" in retrievers:
+            q = asked(a, request, concepts, regions)
+            matches = self._matches(q, [i for i in fused if i in paths and paths[i].concept])
+
+        def order(t: tuple[int, float]) -> tuple[float, ...]:
+            """The same treatment first (the finer agreements first), then by score."""
+            return (-_tier(matches, t[0]), -_detail(matches, t[0]), *by_score(t))
+
         support: dict[int, float] = {}
         if rerank and w.rerank > 0 and fused:
-            fused, support = section_rerank(a, fused, mask, w.rerank, w.rerank_seeds, w.pool)
-        ranked = sorted(fused.items(), key=by_score)
+            # the seeds are the best in that order: the sections the same-treatment
+            # precedents cite lift the rest
+            fused, support = section_rerank(a, fused, mask, w.rerank, w.rerank_seeds, w.pool, order)
+        ranked = sorted(fused.items(), key=order)
         whys = {i: _why(ranks.get(i, {}), paths.get(i), support.get(i)) for i, _ in ranked[:k]}
-        results = self._precedents(ranked[:k], whys)
+        results = self._precedents(ranked[:k], whys, matches, ranks)
         vote = ranked[: w.governing_depth]
         return Answer(
             results, self._summary(results, concepts, vote, filters.exclude_letters), concepts
         )
 
+    def _matches(self, q: Asked, items: list[int]) -> dict[int, TreatmentMatch]:
+        """Treatment tiers of the items the graph reached through a concept (their request
+        texts read from SQLite in one snapshot, cached by item id)."""
+        a = self.arrays
+        ids = {i: int(a.item_ids[i]) for i in items}
+        todo = [iid for iid in ids.values() if iid not in self._request_text]
+        if todo:
+            with self.store.snapshot():
+                rows = self.store.items_by_id(todo)
+            if len(self._request_text) > 100_000:
+                self._request_text.clear()
+            self._request_text.update((iid, r[2]) for iid, r in rows.items())
+        return {i: match(a, q, i, self._request_text.get(iid, "")) for i, iid in ids.items()}
+
     def _precedents(
-        self, ranked: list[tuple[int, float]], whys: dict[int, Why]
+        self,
+        ranked: list[tuple[int, float]],
+        whys: dict[int, Why],
+        matches: dict[int, TreatmentMatch],
+        ranks: dict[int, dict[str, tuple[int, float]]],
     ) -> tuple[Precedent, ...]:
         """Results with their request and rationale from SQLite, read for all in one snapshot."""
         a = self.arrays
@@ -150,6 +198,8 @@ class PrecedentEngine:
                     snippet,
                     whys[i],
                     a.date(i),
+                    _strength(matches.get(i), ranks.get(i, {})) if matches else None,
+                    matches.get(i, TreatmentMatch(NONE)) if matches else None,
                 )
             )
         return tuple(out)
@@ -188,6 +238,22 @@ class PrecedentEngine:
         return Summary(refs, Outcomes(len(results), c["upheld"], c["overturned"]), same, gov)
 
 
+def _tier(matches: dict[int, TreatmentMatch], i: int) -> int:
+    """The group an item is ranked in: the same treatment, or the rest (ordered by score)."""
+    m = matches.get(i)
+    return 1 if m is not None and m.tier == SAME else 0
+
+
+def _strength(m: TreatmentMatch | None, ranks: dict[str, tuple[int, float]]) -> float:
+    """Absolute match strength in [0, 1], not normalized to the top: the strength the treatment
+    tier guarantees (same treatment 0.8 + 0.05 per finer agreement), or 0.75 x the dense
+    cosine similarity when that is higher, so words alone never read as the same treatment."""
+    tier = m.tier if m is not None else NONE
+    base = TIER_STRENGTH[tier] + (0.05 * max(0, min(m.detail, 4)) if m and tier == SAME else 0.0)
+    dense = ranks.get("dense", (0, 0.0))[1]
+    return round(min(1.0, max(base, 0.75 * max(0.0, dense))), 3)
+
+
 def _why(ranks: dict[str, tuple[int, float]], path: GraphPath | None, support: float | None) -> Why:
     """An item's reasons from its rank in each list, its graph path and its section support."""
 
@@ -198,3 +264,8 @@ def _why(ranks: dict[str, tuple[int, float]], path: GraphPath | None, support: f
         return Signal(rank, round(score, 4), (path or GraphPath()) if name == "graph" else None)
 
     return Why(sig("graph"), sig("dense"), sig("lexical"), support)
+
+
+def _detail(matches: dict[int, TreatmentMatch], i: int) -> int:
+    m = matches.get(i)
+    return m.detail if m is not None and m.tier == SAME else 0
