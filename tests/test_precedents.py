@@ -179,7 +179,8 @@ def test_readable_output_and_json_agree(sample_engine: PrecedentEngine) -> None:
     text = subprocess.run(base, capture_output=True, text=True, timeout=300)
     assert text.returncode == 0, text.stderr
     assert "Traceback" not in text.stderr
-    assert "Hydrocodone" in text.stdout and "why: graph #1" in text.stdout
+    assert "Hydrocodone" in text.stdout and "== same treatment ==" in text.stdout
+    assert "why: same treatment: Hydrocodone" in text.stdout and "cite: IMR " in text.stdout
     js = subprocess.run(
         [*base, "--json", "--by-letter"], capture_output=True, text=True, timeout=300
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
-from imr_graph.cli.render import answer_lines, group_by_letter
+from imr_graph.cli.render import CSV_FIELDS, answer_lines, answer_rows, group_by_letter
 
 if TYPE_CHECKING:
     from imr_graph.query.filters import Filters
@@ -65,6 +66,13 @@ def search(query, store_dir, k, mode, as_json) -> None:
 @click.option("--to", "date_to", help="Decision date to (YYYY-MM-DD).")
 @click.option("--by-letter", is_flag=True, help="Group results by letter.")
 @store_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default=None,
+    help="Output format (default text; --json is --format json).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
 def precedents(
@@ -84,15 +92,24 @@ def precedents(
     date_to,
     by_letter,
     store_dir,
+    fmt,
     as_json,
 ) -> None:
     """Past decisions on requests like this one, with why each is there and a summary."""
     from imr_graph.query.filters import Filters
     from imr_graph.query.precedent import PrecedentEngine
+    from imr_graph.query.treatment import has_words
     from imr_graph.store.sqlite import Store
 
     if not request_text and not queries_file:
         fail("give --request TEXT or --queries FILE.jsonl", 2)
+    if request_text is not None and not queries_file and not has_words(request_text):
+        fail(
+            f"--request {request_text.strip()[:40]!r} has no words: give the treatment asked "
+            "for, e.g. --request 'Norco 10/325 #90'",
+            2,
+        )
+    fmt = "json" if as_json else (fmt or "text")
     if summary_file:
         summary_text = summary_file.read_text(encoding="utf-8", errors="replace")
     flt = Filters(  # an empty option is no restriction
@@ -112,17 +129,25 @@ def precedents(
             _batch(engine, queries_file, k, flt, by_letter)
             return
         ans = engine.query(request_text, summary_text, k=k, filters=flt)
-    if as_json:
+    if fmt == "json":
         out = ans.to_json()
         if by_letter:
             out["by_letter"] = group_by_letter(out["results"])
         emit_json(out, pretty=True)
         return
-    for line in answer_lines(request_text, ans):
+    if fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(answer_rows(ans))
+        return
+    for line in answer_lines(request_text, ans, by_letter):
         click.echo(line)
 
 
 def _batch(engine: PrecedentEngine, path: Path, k: int, flt: Filters, by_letter: bool) -> None:
+    """One JSON line per input line, in order; a bad line is an error line and exit status 1."""
+    from imr_graph.query.treatment import has_words
+
     bad = 0
     with open(path, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, start=1):
@@ -136,6 +161,8 @@ def _batch(engine: PrecedentEngine, path: Path, k: int, flt: Filters, by_letter:
                     or not q["request"].strip()
                 ):
                     raise ValueError("needs a non-empty string 'request'")
+                if not has_words(q["request"]):
+                    raise ValueError("the request has no words")
             except ValueError as e:
                 click.echo(f"imr-graph: error: {path}:{n}: malformed query line ({e})", err=True)
                 emit_json({"id": None, "line": n, "error": f"malformed query line: {e}"})

@@ -9,7 +9,7 @@ the governing section (`sections.py`). The clinical summary only tilts the dense
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,6 +27,7 @@ from imr_graph.query.answer import (
     Summary,
     Why,
 )
+from imr_graph.query.citable import cite_results, name_sections, query_terms
 from imr_graph.query.filters import Filters, filter_mask
 from imr_graph.query.fusion import by_score, rrf, section_rerank
 from imr_graph.query.retrievers import dense_candidates, graph_candidates, lexical_candidates
@@ -42,6 +43,7 @@ from imr_graph.query.treatment import (
     match,
 )
 from imr_graph.store.sqlite import Store
+from kg.model import Letter
 
 __all__ = ["Answer", "Filters", "PrecedentEngine", "Precedent", "Weights", "filter_mask"]
 NO_FILTERS = Filters()
@@ -152,9 +154,19 @@ class PrecedentEngine:
         whys = {i: _why(ranks.get(i, {}), paths.get(i), support.get(i)) for i, _ in ranked[:k]}
         results = self._precedents(ranked[:k], whys, matches, ranks)
         vote = ranked[: w.governing_depth]
-        return Answer(
-            results, self._summary(results, concepts, vote, filters.exclude_letters), concepts
-        )
+        letters = self._letters({a.letter_of(i) for i, _ in ranked[: max(k, len(vote))]})
+        block = self._summary(results, concepts, vote, filters.exclude_letters, letters)
+        if matches:
+            same = sum(1 for r in results if r.match is not None and r.match.tier == SAME)
+            block = replace(block, notice=_notice(concepts, same), same_in_results=same)
+        labels = tuple(c.label for c in block.treatment_concepts)
+        cited = cite_results(results, letters, vote, a, query_terms(request, labels))
+        return Answer(cited, block, concepts)
+
+    def _letters(self, keys: set[str]) -> dict[str, Letter]:
+        """The letters of the results (JSON rows decoded; k letters a query)."""
+        with self.store.snapshot():
+            return {k: lt for k in sorted(keys) if (lt := self.store.letter(k)) is not None}
 
     def _matches(self, q: Asked, items: list[int]) -> dict[int, TreatmentMatch]:
         """Treatment tiers of the items the graph reached through a concept (their request
@@ -209,33 +221,59 @@ class PrecedentEngine:
         results: tuple[Precedent, ...],
         concepts: tuple[str, ...],
         ranked: list[tuple[int, float]],
-        exclude: frozenset[str] = frozenset(),
+        exclude: frozenset[str],
+        letters: dict[str, Letter],
     ) -> Summary:
+        """Outcomes of the results; every past item of the concept and the narrower ones; the
+        governing sections the precedents cite, named with document and edition."""
         a = self.arrays
         c = Counter(r.decision for r in results)
         refs = tuple(ConceptRef(x, a.label(x) if x in a.concept_pos else x) for x in concepts)
         if concepts and concepts[0] in a.concept_pos:
-            items = a.items_of(concepts[0], a.exclude_mask(exclude))
+            gone = a.exclude_mask(exclude)
+            own = a.items_of(concepts[0], gone)
+            below = [a.items_of(n, gone) for n in _narrower(a, concepts[0])]
+            items = np.unique(np.concatenate([own, *below])) if below else own
             n_over = int(a.overturned[items].sum())
             same = SameTreatment(
                 concepts[0],
                 len(items),
                 len(items) - n_over,
                 n_over,
-                f"only {len(items)} past items for this treatment concept"
-                if len(items) < 10
-                else None,
+                f"only {len(items)} past items for this treatment" if len(items) < 10 else None,
+                len(items) - len(own),
             )
         else:
             same = SameTreatment(
-                concepts[0] if concepts else None,
-                0,
-                0,
-                0,
-                "no past items for this treatment concept",
+                concepts[0] if concepts else None, 0, 0, 0, "no past items for this treatment"
             )
         gov = governing_sections(a, ranked, concepts, exclude, self.weights.concept_prior)
-        return Summary(refs, Outcomes(len(results), c["upheld"], c["overturned"]), same, gov)
+        gov = name_sections(
+            gov, [(a.letter_of(i), a.position_in_letter(i)) for i, _ in ranked], letters, a
+        )
+        outcomes = Outcomes(len(results), c["upheld"], c["overturned"])
+        return Summary(refs, outcomes, same, gov, voters=len(ranked))
+
+
+def _narrower(a: GraphArrays, concept: str) -> list[str]:
+    """Every concept below `concept` in the arrays."""
+    out: list[str] = []
+    todo = list(a.children.get(concept, []))
+    while todo:
+        c = todo.pop()
+        if c not in out:
+            out.append(c)
+            todo.extend(a.children.get(c, []))
+    return out
+
+
+def _notice(concepts: tuple[str, ...], same: int) -> str | None:
+    """Said above the results when none is the same treatment."""
+    if same:
+        return None
+    if not concepts:
+        return "no treatment recognized in the request; the nearest precedents by wording below"
+    return "no precedent for this treatment; related treatments below"
 
 
 def _tier(matches: dict[int, TreatmentMatch], i: int) -> int:
