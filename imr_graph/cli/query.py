@@ -185,7 +185,7 @@ def _batch(engine: PrecedentEngine, path: Path, k: int, flt: Filters, by_letter:
     "--mode",
     "modes",
     multiple=True,
-    type=click.Choice(["lexical", "dense", "graph", "rrf", "hybrid"]),
+    type=click.Choice(["lexical", "dense", "graph", "rrf", "sections", "hybrid"]),
 )
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
@@ -202,12 +202,22 @@ def eval_cmd(store_dir, k, no_summary, modes, as_json) -> None:
     if as_json:
         emit_json(rows, pretty=True)
         return
+    click.echo("section-based (relevant: cites the same guideline section)")
     click.echo(
         f"{'mode':8s} {'queries':>7s} {'nDCG@10':>8s} {'Recall@10':>9s} {'MRR':>6s} "
         f"{'sec.hit@1':>9s}"
     )
-    for r in rows:
+    for s in scores:
         click.echo(
-            f"{r['mode']:8s} {r['queries']:7d} {r['ndcg@10']:8.3f} {r['recall@10']:9.3f} "
-            f"{r['mrr']:6.3f} {r['section_hit@1']:9.3f}"
+            f"{s.mode:8s} {s.queries:7d} {s.ndcg10:8.3f} {s.recall10:9.3f} "
+            f"{s.mrr:6.3f} {s.section_hit1:9.3f}"
+        )
+    click.echo("treatment-aware (same treatment: same concept or narrower, same form and region)")
+    click.echo(
+        f"{'mode':8s} {'queries':>7s} {'same@1':>8s} {'same@10':>9s} {'graded nDCG@10':>15s}"
+    )
+    for s in scores:
+        click.echo(
+            f"{s.mode:8s} {s.treatment_queries:7d} {s.same1:8.3f} {s.same10:9.3f} "
+            f"{s.graded_ndcg10:15.3f}"
         )
