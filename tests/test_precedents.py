@@ -23,6 +23,8 @@ from imr_graph.store.ingest import ingest
 from imr_graph.store.sqlite import Store
 from kg import graph as G
 
+DATA = Path(__file__).parent / "data"
+
 
 @pytest.fixture(scope="module")
 def sample_engine(tmp_path_factory: pytest.TempPathFactory) -> PrecedentEngine:
@@ -269,3 +271,19 @@ def test_a_request_without_words_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match="no words"):
         sample_engine.query(request_text)
+
+
+def _rank(ans: Answer, ident: str) -> int:
+    """Rank of LETTER[ITEM] in the answer (len + 1 when absent)."""
+    keys = [f"{r.letter}[{r.item}]" for r in ans.results]
+    return keys.index(ident) if ident in keys else len(keys) + 1
+
+
+def test_paired_summaries_move_the_right_precedents_up(corpus_engine: PrecedentEngine) -> None:
+    """The same request with two clinical pictures (tests/data/clinical_pairs.jsonl, real
+    letters): the precedent that fits a picture ranks higher under it than under the other."""
+    pairs = [json.loads(x) for x in (DATA / "clinical_pairs.jsonl").read_text().splitlines()]
+    for p in pairs:
+        better = corpus_engine.query(p["request"], p["better"], k=20)
+        worse = corpus_engine.query(p["request"], p["worse"], k=20)
+        assert _rank(better, p["precedent"]) < _rank(worse, p["precedent"]), p

@@ -40,6 +40,7 @@ from imr_graph.query.treatment import (
     TreatmentMatch,
     asked,
     has_words,
+    item_facts,
     match,
 )
 from imr_graph.store.sqlite import Store
@@ -78,7 +79,7 @@ class PrecedentEngine:
         self.idx = indexes or Indexes.open(store)
         self.weights = weights
         self._vec_cache: dict[str, np.ndarray] = {}
-        self._request_text: dict[int, str] = {}
+        self._item_text: dict[int, tuple[str, frozenset[str]]] = {}
         self.arrays: GraphArrays = self.idx.arrays
 
     def _encode(self, text: str) -> np.ndarray:
@@ -138,7 +139,7 @@ class PrecedentEngine:
         fused, ranks = rrf(lists, weight, mask)
         matches: dict[int, TreatmentMatch] = {}
         if by_treatment and "graph" in retrievers:
-            q = asked(a, request, concepts, regions)
+            q = asked(a, request, concepts, regions, summary)
             matches = self._matches(q, [i for i in fused if i in paths and paths[i].concept])
 
         def order(t: tuple[int, float]) -> tuple[float, ...]:
@@ -173,14 +174,20 @@ class PrecedentEngine:
         texts read from SQLite in one snapshot, cached by item id)."""
         a = self.arrays
         ids = {i: int(a.item_ids[i]) for i in items}
-        todo = [iid for iid in ids.values() if iid not in self._request_text]
+        todo = {iid: i for i, iid in ids.items() if iid not in self._item_text}
         if todo:
             with self.store.snapshot():
-                rows = self.store.items_by_id(todo)
-            if len(self._request_text) > 100_000:
-                self._request_text.clear()
-            self._request_text.update((iid, r[2]) for iid, r in rows.items())
-        return {i: match(a, q, i, self._request_text.get(iid, "")) for i, iid in ids.items()}
+                rows = self.store.items_by_id(list(todo))
+            if len(self._item_text) > 100_000:
+                self._item_text.clear()
+            for iid, (_, _, request, _, rationale) in rows.items():
+                docs = tuple(a.documents[d] for d in a.rows("mdoc", np.array([todo[iid]]))[0])
+                self._item_text[iid] = (request, item_facts(request, rationale, docs))
+        out = {}
+        for i, iid in ids.items():
+            request, facts = self._item_text.get(iid, ("", frozenset()))
+            out[i] = match(a, q, i, request, facts)
+        return out
 
     def _precedents(
         self,

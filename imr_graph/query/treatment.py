@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kg.clinical import ACUTE, CHRONIC, OPPOSITE, POST_OP, clinical_facts
 from kg.forms import COMPOUNDED_CONCEPT, Form, form_of, levels_overlap
 from kg.vocab import load_vocabulary
 
@@ -29,6 +30,7 @@ TIER_WORDS = {
 }
 # strength a tier guarantees; below SAME, 0.75 x the dense similarity may lift it
 TIER_STRENGTH = {SAME: 0.8, OTHER_FORM: 0.6, RELATED: 0.45, NONE: 0.0}
+PHASES = frozenset({POST_OP, ACUTE, CHRONIC})
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -45,6 +47,7 @@ class Asked:
     regions: tuple[str, ...]
     form: Form
     ancestors: dict[str, frozenset[str]]
+    facts: frozenset[str] = frozenset()  # clinical facts of the request and its summary
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,11 @@ def is_drug(concepts: tuple[str, ...]) -> bool:
 
 
 def asked(
-    a: GraphArrays, request: str, concepts: tuple[str, ...], regions: tuple[str, ...]
+    a: GraphArrays,
+    request: str,
+    concepts: tuple[str, ...],
+    regions: tuple[str, ...],
+    summary: str | None = None,
 ) -> Asked:
     """The request read once: the concepts that name its treatment, their ancestors, its form.
 
@@ -105,11 +112,27 @@ def asked(
     form = form_of(request, expanded, is_drug(concepts))
     if is_drug(concepts):
         concepts = tuple(c for c in concepts if c.startswith("drug:") or c == COMPOUNDED_CONCEPT)
-    return Asked(concepts, regions, form, anc)
+    facts = clinical_facts(f"{request}\n{summary or ''}")
+    return Asked(concepts, regions, form, anc, facts)
 
 
-def match(a: GraphArrays, q: Asked, item: int, request_text: str) -> TreatmentMatch:
-    """The tier of one item for the request (its concepts from the arrays, form from its text)."""
+def item_facts(request: str, rationale: str, documents: tuple[str, ...]) -> frozenset[str]:
+    """An item's clinical facts: the phase of care (post-operative, acute, chronic) from its
+    heading and the guideline the reviewer applied only (a rationale's history says "status
+    post" of old surgeries and "chronic" of most patients), the others from the rationale too."""
+    told = clinical_facts(rationale) - PHASES
+    return clinical_facts(request, documents) | told
+
+
+def match(
+    a: GraphArrays,
+    q: Asked,
+    item: int,
+    request_text: str,
+    facts: frozenset[str] = frozenset(),
+) -> TreatmentMatch:
+    """The tier of one item for the request (its concepts from the arrays, form from its text),
+    with the finer agreements: region, level, form and the clinical `facts` of the item."""
     item_concepts = tuple(a.item_concepts(item))
     best: tuple[int, str | None, str | None] = (NONE, None, None)
     for ic in item_concepts:
@@ -141,9 +164,22 @@ def match(a: GraphArrays, q: Asked, item: int, request_text: str) -> TreatmentMa
             agrees.append("same level " + ", ".join(sorted(form.levels)))
         else:
             differs.append("other level " + ", ".join(sorted(form.levels)))
-    if tier == SAME and any(not d.startswith("other level") for d in differs):
+    if tier == SAME and differs and not all(d.startswith("other level") for d in differs):
         tier = OTHER_FORM
-    detail = len(agrees) - sum(d.startswith("other level") for d in differs)
+    finer = [d for d in differs if d.startswith("other level")]
+    detail = len(agrees) - len(finer)
+    for fact in sorted(q.facts):
+        # the phase of care decides the guideline (Postsurgical vs Chronic Pain): it counts
+        # twice; the other facts are said, not weighed (measured: they moved the section-based
+        # figure down on the public letters, their rationales state them too loosely)
+        weight = 2 if fact in PHASES else 0
+        if fact in facts:
+            agrees.append(fact)
+            detail += weight
+        elif OPPOSITE.get(fact) in facts:
+            finer.append(f"{OPPOSITE[fact]}, not {fact}")
+            detail -= weight
+    differs.extend(d for d in finer if d not in differs)
     return TreatmentMatch(
         tier, concept, relation, form.route, detail, tuple(agrees), tuple(differs)
     )
