@@ -14,10 +14,12 @@ FIRST = "000_a6fb61ff4979abe4"
 COMMANDS = [
     ["stats"],
     ["show", FIRST],
+    ["show", f"{FIRST.upper()}[2]"],
     ["search", "topical ketamine"],
     ["search", "topical ketamine", "--mode", "lexical"],
     ["precedents", "--request", "Norco 10/325 #90", "--summary", "low back pain", "--by-letter"],
     ["precedents", "--request", "Capsaicin cream", "--decision", "upheld", "--guideline", "MTUS"],
+    ["precedents", "--request", "Ketamine 5% cream", "--format", "csv"],
     ["eval", "--mode", "graph", "--mode", "hybrid"],
     ["check"],
     ["sparql", "counts"],
@@ -48,3 +50,19 @@ def test_remove_then_show_is_one_clear_line(store: Path, tmp_path: Path) -> None
     res = runner.invoke(main, ["show", FIRST, "--store", str(store)])
     assert res.exit_code == 1
     assert res.output.strip().splitlines() == [f"imr-graph: error: no letter '{FIRST}' in {store}"]
+
+
+def test_a_request_without_words_is_one_line(store: Path) -> None:
+    res = CliRunner().invoke(main, ["precedents", "--request", "???", "--store", str(store)])
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines() == [
+        "imr-graph: error: --request '???' has no words: give the treatment asked for, "
+        "e.g. --request 'Norco 10/325 #90'"
+    ]
+
+
+def test_show_prints_the_item_rationale_and_source(store: Path) -> None:
+    res = CliRunner().invoke(main, ["show", f"{FIRST}[2]", "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    assert "rationale" in res.output and "source:" in res.output
+    assert "[0] " not in res.output.split("source:")[1].split("neighbours:")[0]

@@ -15,13 +15,15 @@ from hypothesis import strategies as st
 
 from embeddings.csr import top_k
 from imr_graph.index.indexes import Indexes
-from imr_graph.query.answer import explain
+from imr_graph.query.answer import Answer, explain
 from imr_graph.query.evaluate import evaluate
 from imr_graph.query.filters import Filters
 from imr_graph.query.precedent import PrecedentEngine
 from imr_graph.store.ingest import ingest
 from imr_graph.store.sqlite import Store
 from kg import graph as G
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +181,8 @@ def test_readable_output_and_json_agree(sample_engine: PrecedentEngine) -> None:
     text = subprocess.run(base, capture_output=True, text=True, timeout=300)
     assert text.returncode == 0, text.stderr
     assert "Traceback" not in text.stderr
-    assert "Hydrocodone" in text.stdout and "why: graph #1" in text.stdout
+    assert "Hydrocodone" in text.stdout and "== same treatment ==" in text.stdout
+    assert "why: same treatment: Hydrocodone" in text.stdout and "cite: IMR " in text.stdout
     js = subprocess.run(
         [*base, "--json", "--by-letter"], capture_output=True, text=True, timeout=300
     )
@@ -220,3 +223,67 @@ def test_public_api_is_lazy_and_complete() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def _same(ans: Answer) -> list[str]:
+    """The requests of the results in the same-treatment group, in order."""
+    return [r.request for r in ans.results if r.match is not None and r.match.tier == 3]
+
+
+def _first_same_rank(ans: Answer, needle: str) -> int:
+    return next(n for n, r in enumerate(ans.results) if needle in r.request.lower())
+
+
+def test_lidoderm_patch_precedent_comes_first(corpus_engine: PrecedentEngine) -> None:
+    """The one Lidoderm patch precedent, which every retriever ranks high, is first; lidocaine
+    ointments and compounded creams follow as another form of the same drug."""
+    ans = corpus_engine.query("Lidoderm patches", k=10)
+    assert "lidoderm" in ans.results[0].request.lower()
+    assert ans.results[0].match is not None and ans.results[0].match.tier == 3
+    ointment = ans.results[_first_same_rank(ans, "ointment")]
+    assert ointment.match is not None and ointment.match.tier == 2
+    assert any("not patch" in d for d in ointment.match.differs)
+
+
+def test_lumbar_esi_l4_5_first_and_no_mri_above_an_esi(corpus_engine: PrecedentEngine) -> None:
+    ans = corpus_engine.query("Lumbar epidural steroid injection L4-5", k=10)
+    same = _same(ans)
+    assert len(same) >= 4 and all("epidural" in r.lower() for r in same)
+    assert any("l4-5" in r.lower() for r in same[:3])  # the exact level among the first
+    first_mri = _first_same_rank(ans, "mri")
+    assert all(_first_same_rank(ans, r.lower()) < first_mri for r in same)
+
+
+def test_oral_gabapentin_is_not_a_compounded_cream(corpus_engine: PrecedentEngine) -> None:
+    """Gabapentin 600mg #90 (oral) finds the oral gabapentin precedent first; creams that
+    contain gabapentin are the same drug in another form, never the same treatment."""
+    ans = corpus_engine.query("Gabapentin 600mg #90", k=10)
+    top = ans.results[0]
+    assert top.match is not None and top.match.tier == 3 and top.match.route == "oral"
+    for r in ans.results:
+        if r.match is not None and r.match.route == "compounded topical":
+            assert r.match.tier < 3
+
+
+@pytest.mark.parametrize("request_text", ["???", "   ", "#90", "10/325"])
+def test_a_request_without_words_is_refused(
+    sample_engine: PrecedentEngine, request_text: str
+) -> None:
+    with pytest.raises(ValueError, match="no words"):
+        sample_engine.query(request_text)
+
+
+def _rank(ans: Answer, ident: str) -> int:
+    """Rank of LETTER[ITEM] in the answer (len + 1 when absent)."""
+    keys = [f"{r.letter}[{r.item}]" for r in ans.results]
+    return keys.index(ident) if ident in keys else len(keys) + 1
+
+
+def test_paired_summaries_move_the_right_precedents_up(corpus_engine: PrecedentEngine) -> None:
+    """The same request with two clinical pictures (tests/data/clinical_pairs.jsonl, real
+    letters): the precedent that fits a picture ranks higher under it than under the other."""
+    pairs = [json.loads(x) for x in (DATA / "clinical_pairs.jsonl").read_text().splitlines()]
+    for p in pairs:
+        better = corpus_engine.query(p["request"], p["better"], k=20)
+        worse = corpus_engine.query(p["request"], p["worse"], k=20)
+        assert _rank(better, p["precedent"]) < _rank(worse, p["precedent"]), p

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
-from imr_graph.cli.render import answer_lines, group_by_letter
+from imr_graph.cli.render import CSV_FIELDS, answer_lines, answer_rows, group_by_letter
 
 if TYPE_CHECKING:
     from imr_graph.query.answer import Answer
@@ -67,6 +68,13 @@ def search(query, store_dir, k, mode, as_json) -> None:
 @click.option("--to", "date_to", help="Decision date to (YYYY-MM-DD).")
 @click.option("--by-letter", is_flag=True, help="Group results by letter.")
 @store_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "csv"]),
+    default=None,
+    help="Output format (default text; --json is --format json).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
 def precedents(
@@ -86,19 +94,26 @@ def precedents(
     date_to,
     by_letter,
     store_dir,
+    fmt,
     as_json,
 ) -> None:
     """Past decisions on requests like this one, with why each is there and a summary."""
     from imr_graph.query.filter_values import check_dates, check_filters
     from imr_graph.query.filters import Filters
     from imr_graph.query.precedent import PrecedentEngine
+    from imr_graph.query.treatment import has_words
     from imr_graph.store.sqlite import Store
 
     if not request_text and not queries_file:
         fail("give --request TEXT, or --queries FILE.jsonl (or - for lines on stdin)", 2)
-    if request_text is not None and not request_text.strip():
-        fail("--request is empty: give the treatment asked for, e.g. 'Norco 10/325 #90'", 2)
+    if request_text is not None and not queries_file and not has_words(request_text):
+        fail(
+            f"--request {request_text.strip()[:40]!r} has no words: give the treatment asked "
+            "for, e.g. --request 'Norco 10/325 #90'",
+            2,
+        )
     check_dates(date_from, date_to)
+    fmt = "json" if as_json else (fmt or "text")
     if summary_file:
         summary_text = summary_file.read_text(encoding="utf-8", errors="replace")
     flt = Filters(  # an empty option is no restriction
@@ -122,7 +137,7 @@ def precedents(
             _batch(engine, queries_file, k, flt, by_letter)
             return
         ans = engine.query(request_text, summary_text, k=k, filters=flt)
-        _answer(engine, request_text, ans, flt, by_letter, as_json, pretty=True)
+        _answer(engine, request_text, ans, flt, by_letter, fmt, pretty=True)
 
 
 def _answer(
@@ -131,14 +146,14 @@ def _answer(
     ans: Answer,
     flt: Filters,
     by_letter: bool,
-    as_json: bool,
+    fmt: str,
     pretty: bool,
 ) -> None:
-    """Print one answer as JSON or text; an empty one says which filter emptied it."""
+    """Print one answer as JSON, CSV or text; an empty one says which filter emptied it."""
     from imr_graph.query.filter_values import why_empty
 
     empty = why_empty(engine.arrays, flt) if not ans.results else None
-    if as_json:
+    if fmt == "json":
         out = ans.to_json()
         if by_letter:
             out["by_letter"] = group_by_letter(out["results"])
@@ -146,7 +161,14 @@ def _answer(
             out["empty_because"] = empty
         emit_json(out, pretty=pretty)
         return
-    for line in answer_lines(request, ans):
+    if fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(answer_rows(ans))
+        if empty:
+            click.echo(f"imr-graph: no precedents: {empty}", err=True)
+        return
+    for line in answer_lines(request, ans, by_letter):
         click.echo(line)
     if empty:
         click.echo(f"no precedents: {empty}")
@@ -163,11 +185,14 @@ def _lines(engine: PrecedentEngine, k: int, flt: Filters, by_letter: bool, as_js
             click.echo("")
         first = False
         ans = engine.query(request, None, k=k, filters=flt)
-        _answer(engine, request, ans, flt, by_letter, as_json, pretty=False)
+        _answer(engine, request, ans, flt, by_letter, "json" if as_json else "text", pretty=False)
         sys.stdout.flush()
 
 
 def _batch(engine: PrecedentEngine, path: Path, k: int, flt: Filters, by_letter: bool) -> None:
+    """One JSON line per input line, in order; a bad line is an error line and exit status 1."""
+    from imr_graph.query.treatment import has_words
+
     bad = 0
     with open(path, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, start=1):
@@ -181,6 +206,8 @@ def _batch(engine: PrecedentEngine, path: Path, k: int, flt: Filters, by_letter:
                     or not q["request"].strip()
                 ):
                     raise ValueError("needs a non-empty string 'request'")
+                if not has_words(q["request"]):
+                    raise ValueError("the request has no words")
             except ValueError as e:
                 click.echo(f"imr-graph: error: {path}:{n}: malformed query line ({e})", err=True)
                 emit_json({"id": None, "line": n, "error": f"malformed query line: {e}"})
@@ -203,7 +230,7 @@ def _batch(engine: PrecedentEngine, path: Path, k: int, flt: Filters, by_letter:
     "--mode",
     "modes",
     multiple=True,
-    type=click.Choice(["lexical", "dense", "graph", "rrf", "hybrid"]),
+    type=click.Choice(["lexical", "dense", "graph", "rrf", "sections", "hybrid"]),
 )
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
@@ -220,12 +247,22 @@ def eval_cmd(store_dir, k, no_summary, modes, as_json) -> None:
     if as_json:
         emit_json(rows, pretty=True)
         return
+    click.echo("section-based (relevant: cites the same guideline section)")
     click.echo(
         f"{'mode':8s} {'queries':>7s} {'nDCG@10':>8s} {'Recall@10':>9s} {'MRR':>6s} "
         f"{'sec.hit@1':>9s}"
     )
-    for r in rows:
+    for s in scores:
         click.echo(
-            f"{r['mode']:8s} {r['queries']:7d} {r['ndcg@10']:8.3f} {r['recall@10']:9.3f} "
-            f"{r['mrr']:6.3f} {r['section_hit@1']:9.3f}"
+            f"{s.mode:8s} {s.queries:7d} {s.ndcg10:8.3f} {s.recall10:9.3f} "
+            f"{s.mrr:6.3f} {s.section_hit1:9.3f}"
+        )
+    click.echo("treatment-aware (same treatment: same concept or narrower, same form and region)")
+    click.echo(
+        f"{'mode':8s} {'queries':>7s} {'same@1':>8s} {'same@10':>9s} {'graded nDCG@10':>15s}"
+    )
+    for s in scores:
+        click.echo(
+            f"{s.mode:8s} {s.treatment_queries:7d} {s.same1:8.3f} {s.same10:9.3f} "
+            f"{s.graded_ndcg10:15.3f}"
         )

@@ -6,6 +6,7 @@ import shutil
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +23,10 @@ from imr_graph.cli.options import (
     store_option,
 )
 from imr_graph.cli.render import _readable
+
+if TYPE_CHECKING:
+    from imr_graph.store.sqlite import Store
+    from kg.model import Letter
 
 
 @click.command()
@@ -156,19 +161,35 @@ def stats(store_dir, as_json, show_unmapped) -> None:  # noqa: ANN001
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
 def show(ident, store_dir, as_json) -> None:  # noqa: ANN001
-    """A letter (case number, file stem or item id) with its items, citations and neighbours."""
+    """A letter by any id the tool prints (case number in any case, CASE[n], file stem, item id):
+    its items with citations, decisions and whole rationales, the summary, the source file."""
     from imr_graph.explore.stats import letter_view
     from imr_graph.store.sqlite import Store
 
     with Store.open(store_dir, create=False, read_only=True) as store:
-        letter = store.require_letter(ident)
+        letter, item = _find(store, ident)
         view = letter_view(store, letter)
+    if item is not None and not 0 <= item < len(letter.items):
+        fail(f"{ident}: letter {letter.key} has items 0-{len(letter.items) - 1}; no item {item}")
     if as_json:
+        if item is not None:
+            view["item"] = item
         emit_json(view, pretty=True)
         return
     click.echo(_readable(letter))
+    click.echo(f"  source: {letter.source or letter.letter}")
+    if letter.summary:
+        click.echo("  clinical case summary:")
+        click.echo(_indent(letter.summary))
+    for it in letter.items:
+        if item is not None and it.position != item:
+            continue
+        click.echo(f"  [{it.position}] {it.decision.upper()} {it.request}: rationale")
+        click.echo(_indent(it.rationale or "(none)"))
     click.echo("  neighbours:")
     for it in view["items"]:
+        if item is not None and it["position"] != item:
+            continue
         concepts = ", ".join(t["label"] for t in it["treatments"]) or "(unmapped)"
         click.echo(f"    [{it['position']}] treatments: {concepts}")
         for n in it["similar_items"][:3]:
@@ -176,6 +197,33 @@ def show(ident, store_dir, as_json) -> None:  # noqa: ANN001
                 f"        shares a concept with {n['letter']}[{n['item']}] {n['decision']}: "
                 f"{n['request']}"
             )
+
+
+def _find(store: Store, ident: str) -> tuple[Letter, int | None]:
+    """The letter (and item) an id names: `CASE[n]`, a case number in any case, a file stem,
+    `letter:`/`item:` node ids; StoreError naming the id when none matches."""
+    import re
+
+    text = ident.strip()
+    item = None
+    m = re.fullmatch(r"(.+?)\s*\[(\d+)\]", text) or re.fullmatch(r"item:(.+)/(\d+)", text)
+    if m:
+        text, item = m.group(1), int(m.group(2))
+    for candidate in dict.fromkeys((text, text.upper(), text.removesuffix(".pdf"))):
+        letter = store.find_letter(candidate)
+        if letter is not None:
+            return letter, item
+    return store.require_letter(text), item
+
+
+def _indent(text: str, width: int = 96) -> str:
+    import textwrap
+
+    return "\n".join(
+        textwrap.fill(p, width, initial_indent="      ", subsequent_indent="      ")
+        for p in text.split("\n")
+        if p.strip()
+    )
 
 
 @click.command()

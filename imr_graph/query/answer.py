@@ -10,7 +10,65 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from imr_graph.query.treatment import TreatmentMatch
+
 RETRIEVERS = ("graph", "dense", "lexical")
+OUTCOME_WORDS = {
+    "upheld": "upheld (the denial stands: not medically necessary)",
+    "overturned": "overturned (found medically necessary)",
+}
+
+
+@dataclass(frozen=True)
+class CitedGuideline:
+    """One MAXIMUS citation of a precedent: document, edition and sections, as printed."""
+
+    document: str  # "MTUS Chronic Pain Medical Treatment Guidelines"
+    document_id: str
+    edition: str | None  # "2016"
+    sections: tuple[tuple[str, str], ...]  # (section id, label)
+    pages: tuple[int, ...] = ()
+
+    @property
+    def words(self) -> str:
+        doc = f"{self.document} ({self.edition})" if self.edition else self.document
+        where = "; ".join(label for _, label in self.sections)
+        pages = f" p.{', '.join(map(str, self.pages))}" if self.pages else ""
+        return f"{doc}: {where}{pages}" if where else f"{doc}{pages}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "document": self.document,
+            "document_id": self.document_id,
+            "edition": self.edition,
+            "sections": [label for _, label in self.sections],
+            "section_ids": [sid for sid, _ in self.sections],
+            "pages": list(self.pages),
+        }
+
+
+@dataclass(frozen=True)
+class Citable:
+    """Everything a reviewer needs to cite one precedent."""
+
+    case: str  # case number, else the letter key
+    specialties: tuple[str, ...]
+    guidelines: tuple[CitedGuideline, ...]
+    passage: str  # query words marked **so**
+    why_text: str  # why, in plain words
+    citation: str
+    source: str  # the file the letter was read from
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case_number": self.case,
+            "reviewer_specialties": list(self.specialties),
+            "guidelines": [g.to_json() for g in self.guidelines],
+            "passage": self.passage,
+            "why_text": self.why_text,
+            "citation": self.citation,
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True)
@@ -83,9 +141,17 @@ class Precedent:
     snippet: str
     why: Why
     decision_date: str | None = None
+    strength: float | None = None  # absolute match strength in [0, 1] (None: not assessed)
+    match: TreatmentMatch | None = None  # the treatment tier (None: not assessed)
+    cite: Citable | None = None
+
+    @property
+    def outcome(self) -> str:
+        """The decision in words."""
+        return OUTCOME_WORDS.get(self.decision, self.decision)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "letter": self.letter,
             "item": self.item,
             "request": self.request,
@@ -96,6 +162,11 @@ class Precedent:
             "decision_date": self.decision_date,
             "why": self.why.to_json(),
         }
+        if self.match is not None:
+            out["match"] = {"strength": self.strength, **self.match.to_json()}
+        if self.cite is not None:
+            out.update(outcome=self.outcome, **self.cite.to_json())
+        return out
 
 
 @dataclass(frozen=True)
@@ -130,6 +201,7 @@ class SameTreatment:
     upheld: int
     overturned: int
     warning: str | None = None  # set when the sample is small
+    narrower: int = 0  # of n, items of narrower concepts (Fanatrex for gabapentin)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -137,6 +209,7 @@ class SameTreatment:
             "n": self.n,
             "upheld": self.upheld,
             "overturned": self.overturned,
+            "narrower": self.narrower,
         }
         if self.warning is not None:
             out["warning"] = self.warning
@@ -152,6 +225,16 @@ class GoverningSection:
     document: str | None  # document id
     precedents_citing: int  # among the precedents that voted
     weight: float
+    document_label: str | None = None
+    editions: tuple[str, ...] = ()  # editions the citing precedents name
+
+    @property
+    def name(self) -> str:
+        """ "MTUS Chronic Pain Medical Treatment Guidelines (2016): Topical Analgesics"."""
+        if not self.document_label:
+            return self.section
+        ed = f" ({', '.join(self.editions)})" if self.editions else ""
+        return f"{self.document_label}{ed}: {self.section}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -160,6 +243,8 @@ class GoverningSection:
             "document": self.document,
             "precedents_citing": self.precedents_citing,
             "weight": self.weight,
+            "name": self.name,
+            "editions": list(self.editions),
         }
 
 
@@ -171,6 +256,9 @@ class Summary:
     precedents: Outcomes
     same_treatment: SameTreatment
     governing_sections: tuple[GoverningSection, ...]
+    notice: str | None = None  # said when nothing in the store is the same treatment
+    same_in_results: int | None = None  # results in the same-treatment group
+    voters: int = 0  # how many of the top precedents voted for the governing sections
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -178,6 +266,9 @@ class Summary:
             "precedents": self.precedents.to_json(),
             "same_treatment": self.same_treatment.to_json(),
             "governing_sections": [g.to_json() for g in self.governing_sections],
+            "notice": self.notice,
+            "same_in_results": self.same_in_results,
+            "voters": self.voters,
         }
 
 

@@ -8,6 +8,8 @@ seeded by the best fused items.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -55,15 +57,16 @@ def section_rerank(
     share: float,
     seeds: int,
     pool: int,
+    seed_order: Callable[[tuple[int, float]], Any] = by_score,
 ) -> tuple[dict[int, float], dict[int, float]]:
     """One step of personalized PageRank on the item-section graph, seeded by the hits.
 
     The seed mass of the best `seeds` items flows to the sections they cite (MAXIMUS), scaled
     by each section's inverse item frequency, and back to every item citing those sections.
     Final score: (1 - share) * seed + share * section support, both in [0, 1]. Returns the
-    scores and each supported item's support.
+    scores and each supported item's support. `seed_order` picks the seeds (default: score).
     """
-    top = sorted(fused.items(), key=by_score)[:seeds]
+    top = sorted(fused.items(), key=seed_order)[:seeds]
     total = sum(v for _, v in top) or 1.0
     mass = np.zeros(len(a.sections))
     for item, v in top:

@@ -9,7 +9,7 @@ the governing section (`sections.py`). The clinical summary only tilts the dense
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,11 +27,24 @@ from imr_graph.query.answer import (
     Summary,
     Why,
 )
+from imr_graph.query.citable import cite_results, name_sections, query_terms
 from imr_graph.query.filters import Filters, filter_mask
 from imr_graph.query.fusion import by_score, rrf, section_rerank
 from imr_graph.query.retrievers import dense_candidates, graph_candidates, lexical_candidates
 from imr_graph.query.sections import governing_sections
+from imr_graph.query.treatment import (
+    NONE,
+    SAME,
+    TIER_STRENGTH,
+    Asked,
+    TreatmentMatch,
+    asked,
+    has_words,
+    item_facts,
+    match,
+)
 from imr_graph.store.sqlite import Store
+from kg.model import Letter
 
 __all__ = ["Answer", "Filters", "PrecedentEngine", "Precedent", "Weights", "filter_mask"]
 NO_FILTERS = Filters()
@@ -66,6 +79,7 @@ class PrecedentEngine:
         self.idx = indexes or Indexes.open(store)
         self.weights = weights
         self._vec_cache: dict[str, np.ndarray] = {}
+        self._item_text: dict[int, tuple[str, frozenset[str]]] = {}
         self.arrays: GraphArrays = self.idx.arrays
 
     def _encode(self, text: str) -> np.ndarray:
@@ -88,9 +102,17 @@ class PrecedentEngine:
         filters: Filters = NO_FILTERS,
         retrievers: tuple[str, ...] = ("graph", "dense", "lexical"),
         rerank: bool = True,
+        by_treatment: bool = True,
     ) -> Answer:
+        """The k best precedents for a request: same treatment first (`by_treatment`), then
+        by fused and section re-ranked score; ValueError for a request without a word."""
         from kg.normalize import normalize_request, strip_dosing
 
+        if not has_words(request):
+            raise ValueError(
+                f"request {request.strip()[:40]!r} has no words: give the treatment asked for, "
+                "e.g. 'Norco 10/325 #90'"
+            )
         rc = normalize_request(request)
         concepts, regions = tuple(rc.treatments), tuple(rc.body_regions)
         w = self.weights
@@ -115,19 +137,64 @@ class PrecedentEngine:
             lists["lexical"] = sorted(lc.items(), key=by_score)
         weight = {"graph": w.graph, "dense": w.dense, "lexical": w.lexical}
         fused, ranks = rrf(lists, weight, mask)
+        matches: dict[int, TreatmentMatch] = {}
+        if by_treatment and "graph" in retrievers:
+            q = asked(a, request, concepts, regions, summary)
+            matches = self._matches(q, [i for i in fused if i in paths and paths[i].concept])
+
+        def order(t: tuple[int, float]) -> tuple[float, ...]:
+            """The same treatment first (the finer agreements first), then by score."""
+            return (-_tier(matches, t[0]), -_detail(matches, t[0]), *by_score(t))
+
         support: dict[int, float] = {}
         if rerank and w.rerank > 0 and fused:
-            fused, support = section_rerank(a, fused, mask, w.rerank, w.rerank_seeds, w.pool)
-        ranked = sorted(fused.items(), key=by_score)
+            # the seeds are the best in that order: the sections the same-treatment
+            # precedents cite lift the rest
+            fused, support = section_rerank(a, fused, mask, w.rerank, w.rerank_seeds, w.pool, order)
+        ranked = sorted(fused.items(), key=order)
         whys = {i: _why(ranks.get(i, {}), paths.get(i), support.get(i)) for i, _ in ranked[:k]}
-        results = self._precedents(ranked[:k], whys)
+        results = self._precedents(ranked[:k], whys, matches, ranks)
         vote = ranked[: w.governing_depth]
-        return Answer(
-            results, self._summary(results, concepts, vote, filters.exclude_letters), concepts
-        )
+        letters = self._letters({a.letter_of(i) for i, _ in ranked[: max(k, len(vote))]})
+        block = self._summary(results, concepts, vote, filters.exclude_letters, letters)
+        if matches:
+            same = sum(1 for r in results if r.match is not None and r.match.tier == SAME)
+            block = replace(block, notice=_notice(concepts, same), same_in_results=same)
+        labels = tuple(c.label for c in block.treatment_concepts)
+        cited = cite_results(results, letters, vote, a, query_terms(request, labels))
+        return Answer(cited, block, concepts)
+
+    def _letters(self, keys: set[str]) -> dict[str, Letter]:
+        """The letters of the results (JSON rows decoded; k letters a query)."""
+        with self.store.snapshot():
+            return {k: lt for k in sorted(keys) if (lt := self.store.letter(k)) is not None}
+
+    def _matches(self, q: Asked, items: list[int]) -> dict[int, TreatmentMatch]:
+        """Treatment tiers of the items the graph reached through a concept (their request
+        texts read from SQLite in one snapshot, cached by item id)."""
+        a = self.arrays
+        ids = {i: int(a.item_ids[i]) for i in items}
+        todo = {iid: i for i, iid in ids.items() if iid not in self._item_text}
+        if todo:
+            with self.store.snapshot():
+                rows = self.store.items_by_id(list(todo))
+            if len(self._item_text) > 100_000:
+                self._item_text.clear()
+            for iid, (_, _, request, _, rationale) in rows.items():
+                docs = tuple(a.documents[d] for d in a.rows("mdoc", np.array([todo[iid]]))[0])
+                self._item_text[iid] = (request, item_facts(request, rationale, docs))
+        out = {}
+        for i, iid in ids.items():
+            request, facts = self._item_text.get(iid, ("", frozenset()))
+            out[i] = match(a, q, i, request, facts)
+        return out
 
     def _precedents(
-        self, ranked: list[tuple[int, float]], whys: dict[int, Why]
+        self,
+        ranked: list[tuple[int, float]],
+        whys: dict[int, Why],
+        matches: dict[int, TreatmentMatch],
+        ranks: dict[int, dict[str, tuple[int, float]]],
     ) -> tuple[Precedent, ...]:
         """Results with their request and rationale from SQLite, read for all in one snapshot."""
         a = self.arrays
@@ -150,6 +217,8 @@ class PrecedentEngine:
                     snippet,
                     whys[i],
                     a.date(i),
+                    _strength(matches.get(i), ranks.get(i, {})) if matches else None,
+                    matches.get(i, TreatmentMatch(NONE)) if matches else None,
                 )
             )
         return tuple(out)
@@ -159,33 +228,75 @@ class PrecedentEngine:
         results: tuple[Precedent, ...],
         concepts: tuple[str, ...],
         ranked: list[tuple[int, float]],
-        exclude: frozenset[str] = frozenset(),
+        exclude: frozenset[str],
+        letters: dict[str, Letter],
     ) -> Summary:
+        """Outcomes of the results; every past item of the concept and the narrower ones; the
+        governing sections the precedents cite, named with document and edition."""
         a = self.arrays
         c = Counter(r.decision for r in results)
         refs = tuple(ConceptRef(x, a.label(x) if x in a.concept_pos else x) for x in concepts)
         if concepts and concepts[0] in a.concept_pos:
-            items = a.items_of(concepts[0], a.exclude_mask(exclude))
+            gone = a.exclude_mask(exclude)
+            own = a.items_of(concepts[0], gone)
+            below = [a.items_of(n, gone) for n in _narrower(a, concepts[0])]
+            items = np.unique(np.concatenate([own, *below])) if below else own
             n_over = int(a.overturned[items].sum())
             same = SameTreatment(
                 concepts[0],
                 len(items),
                 len(items) - n_over,
                 n_over,
-                f"only {len(items)} past items for this treatment concept"
-                if len(items) < 10
-                else None,
+                f"only {len(items)} past items for this treatment" if len(items) < 10 else None,
+                len(items) - len(own),
             )
         else:
             same = SameTreatment(
-                concepts[0] if concepts else None,
-                0,
-                0,
-                0,
-                "no past items for this treatment concept",
+                concepts[0] if concepts else None, 0, 0, 0, "no past items for this treatment"
             )
         gov = governing_sections(a, ranked, concepts, exclude, self.weights.concept_prior)
-        return Summary(refs, Outcomes(len(results), c["upheld"], c["overturned"]), same, gov)
+        gov = name_sections(
+            gov, [(a.letter_of(i), a.position_in_letter(i)) for i, _ in ranked], letters, a
+        )
+        outcomes = Outcomes(len(results), c["upheld"], c["overturned"])
+        return Summary(refs, outcomes, same, gov, voters=len(ranked))
+
+
+def _narrower(a: GraphArrays, concept: str) -> list[str]:
+    """Every concept below `concept` in the arrays."""
+    out: list[str] = []
+    todo = list(a.children.get(concept, []))
+    while todo:
+        c = todo.pop()
+        if c not in out:
+            out.append(c)
+            todo.extend(a.children.get(c, []))
+    return out
+
+
+def _notice(concepts: tuple[str, ...], same: int) -> str | None:
+    """Said above the results when none is the same treatment."""
+    if same:
+        return None
+    if not concepts:
+        return "no treatment recognized in the request; the nearest precedents by wording below"
+    return "no precedent for this treatment; related treatments below"
+
+
+def _tier(matches: dict[int, TreatmentMatch], i: int) -> int:
+    """The group an item is ranked in: the same treatment, or the rest (ordered by score)."""
+    m = matches.get(i)
+    return 1 if m is not None and m.tier == SAME else 0
+
+
+def _strength(m: TreatmentMatch | None, ranks: dict[str, tuple[int, float]]) -> float:
+    """Absolute match strength in [0, 1], not normalized to the top: the strength the treatment
+    tier guarantees (same treatment 0.8 + 0.05 per finer agreement), or 0.75 x the dense
+    cosine similarity when that is higher, so words alone never read as the same treatment."""
+    tier = m.tier if m is not None else NONE
+    base = TIER_STRENGTH[tier] + (0.05 * max(0, min(m.detail, 4)) if m and tier == SAME else 0.0)
+    dense = ranks.get("dense", (0, 0.0))[1]
+    return round(min(1.0, max(base, 0.75 * max(0.0, dense))), 3)
 
 
 def _why(ranks: dict[str, tuple[int, float]], path: GraphPath | None, support: float | None) -> Why:
@@ -198,3 +309,8 @@ def _why(ranks: dict[str, tuple[int, float]], path: GraphPath | None, support: f
         return Signal(rank, round(score, 4), (path or GraphPath()) if name == "graph" else None)
 
     return Why(sig("graph"), sig("dense"), sig("lexical"), support)
+
+
+def _detail(matches: dict[int, TreatmentMatch], i: int) -> int:
+    m = matches.get(i)
+    return m.detail if m is not None and m.tier == SAME else 0

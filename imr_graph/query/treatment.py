@@ -1,0 +1,219 @@
+"""How closely a past item's treatment matches the request's: the tier that orders the answer.
+
+Tiers, strongest first: 3 the same treatment (the request's concept or a narrower one, or its
+direct broader one, in the same form and region); 2 the same drug or procedure in another form
+or region (a compounded cream holding the requested oral drug; a cervical ESI for a lumbar
+one); 1 a related treatment (a sibling, or a more general class); 0 nothing in common but what
+the retrievers saw (a shared guideline section, similar words). Within a tier, `detail` counts
+finer agreements (the region named, the same spinal level) and the fused score breaks ties.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kg.clinical import ACUTE, CHRONIC, OPPOSITE, POST_OP, clinical_facts
+from kg.forms import COMPOUNDED_CONCEPT, Form, form_of, levels_overlap
+from kg.vocab import load_vocabulary
+
+if TYPE_CHECKING:
+    from imr_graph.index.arrays import GraphArrays
+
+SAME, OTHER_FORM, RELATED, NONE = 3, 2, 1, 0
+TIER_WORDS = {
+    SAME: "same treatment",
+    OTHER_FORM: "same drug or procedure, other form or region",
+    RELATED: "related treatment",
+    NONE: "shares guideline sections or wording only",
+}
+# strength a tier guarantees; below SAME, 0.75 x the dense similarity may lift it
+TIER_STRENGTH = {SAME: 0.8, OTHER_FORM: 0.6, RELATED: 0.45, NONE: 0.0}
+PHASES = frozenset({POST_OP, ACUTE, CHRONIC})
+_WORDS = re.compile(r"[^\W\d_]{2,}")
+
+
+def has_words(request: str) -> bool:
+    """Whether a request holds at least one word of two letters (not "???", spaces, "#90")."""
+    return bool(_WORDS.search(request))
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What the request asks for: its concepts with their ancestors, form and regions."""
+
+    concepts: tuple[str, ...]
+    regions: tuple[str, ...]
+    form: Form
+    ancestors: dict[str, frozenset[str]]
+    facts: frozenset[str] = frozenset()  # clinical facts of the request and its summary
+
+
+@dataclass(frozen=True)
+class TreatmentMatch:
+    """An item's treatment against the request's: tier, relation, and what agrees."""
+
+    tier: int
+    concept: str | None = None  # the item's concept that matched
+    relation: str | None = None  # same | narrower | broader | sibling | class
+    route: str | None = None  # the item's route (drugs)
+    detail: int = 0  # finer agreements minus disagreements
+    agrees: tuple[str, ...] = ()  # "same region", "same level L4-L5", ...
+    differs: tuple[str, ...] = ()  # "topical, not patch", ...
+
+    @property
+    def words(self) -> str:
+        return TIER_WORDS[self.tier]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tier": self.tier,
+            "treatment": self.words,
+            "concept": self.concept,
+            "relation": self.relation,
+            "route": self.route,
+            "agrees": list(self.agrees),
+            "differs": list(self.differs),
+        }
+
+
+def ancestors(a: GraphArrays, concept: str) -> frozenset[str]:
+    """Every broader concept of `concept` in the arrays (not the concept itself)."""
+    seen: set[str] = set()
+    todo = list(a.parents(concept))
+    while todo:
+        c = todo.pop()
+        if c not in seen:
+            seen.add(c)
+            todo.extend(a.parents(c))
+    return frozenset(seen)
+
+
+def is_drug(concepts: tuple[str, ...]) -> bool:
+    """Whether a request names a drug (its route then matters)."""
+    return any(c.startswith("drug:") for c in concepts)
+
+
+def asked(
+    a: GraphArrays,
+    request: str,
+    concepts: tuple[str, ...],
+    regions: tuple[str, ...],
+    summary: str | None = None,
+) -> Asked:
+    """The request read once: the concepts that name its treatment, their ancestors, its form.
+
+    When a drug is named, a class concept beside it ("cream" -> topical analgesic) says the
+    form, not the treatment: only the drugs (and a compounded topical) must match.
+    """
+    anc = {c: ancestors(a, c) for c in concepts}
+    expanded = tuple(concepts) + tuple(x for c in concepts for x in sorted(anc[c]))
+    form = form_of(request, expanded, is_drug(concepts))
+    if is_drug(concepts):
+        concepts = tuple(c for c in concepts if c.startswith("drug:") or c == COMPOUNDED_CONCEPT)
+    facts = clinical_facts(f"{request}\n{summary or ''}")
+    return Asked(concepts, regions, form, anc, facts)
+
+
+def item_facts(request: str, rationale: str, documents: tuple[str, ...]) -> frozenset[str]:
+    """An item's clinical facts: the phase of care (post-operative, acute, chronic) from its
+    heading and the guideline the reviewer applied only (a rationale's history says "status
+    post" of old surgeries and "chronic" of most patients), the others from the rationale too."""
+    told = clinical_facts(rationale) - PHASES
+    return clinical_facts(request, documents) | told
+
+
+def match(
+    a: GraphArrays,
+    q: Asked,
+    item: int,
+    request_text: str,
+    facts: frozenset[str] = frozenset(),
+) -> TreatmentMatch:
+    """The tier of one item for the request (its concepts from the arrays, form from its text),
+    with the finer agreements: region, level, form and the clinical `facts` of the item."""
+    item_concepts = tuple(a.item_concepts(item))
+    best: tuple[int, str | None, str | None] = (NONE, None, None)
+    for ic in item_concepts:
+        ic_anc = ancestors(a, ic)
+        for qc in q.concepts:
+            rel, tier = _relation(a, qc, q.ancestors.get(qc, frozenset()), ic, ic_anc)
+            if tier > best[0]:
+                best = (tier, ic, rel)
+    tier, concept, relation = best
+    if tier == NONE:
+        return TreatmentMatch(NONE)
+    expanded = item_concepts + tuple(x for c in item_concepts for x in sorted(ancestors(a, c)))
+    form = form_of(request_text, expanded, is_drug(item_concepts))
+    agrees: list[str] = []
+    differs: list[str] = []
+    if q.form.route and form.route:
+        if q.form.route != form.route:
+            differs.append(f"{form.route}, not {q.form.route}")
+        else:
+            agrees.append(f"same form: {form.route}")
+    item_regions = set(a.item_regions(item))
+    if q.regions and item_regions:
+        if _regions_meet(q.regions, item_regions):
+            agrees.append("same region")
+        else:
+            differs.append("other region: " + ", ".join(a.label(r) for r in sorted(item_regions)))
+    if q.form.levels and form.levels:
+        if levels_overlap(q.form.levels, form.levels):
+            agrees.append("same level " + ", ".join(sorted(form.levels)))
+        else:
+            differs.append("other level " + ", ".join(sorted(form.levels)))
+    if tier == SAME and differs and not all(d.startswith("other level") for d in differs):
+        tier = OTHER_FORM
+    finer = [d for d in differs if d.startswith("other level")]
+    detail = len(agrees) - len(finer)
+    for fact in sorted(q.facts):
+        # the phase of care decides the guideline (Postsurgical vs Chronic Pain): it counts
+        # twice; the other facts are said, not weighed (measured: they moved the section-based
+        # figure down on the public letters, their rationales state them too loosely)
+        weight = 2 if fact in PHASES else 0
+        if fact in facts:
+            agrees.append(fact)
+            detail += weight
+        elif OPPOSITE.get(fact) in facts:
+            finer.append(f"{OPPOSITE[fact]}, not {fact}")
+            detail -= weight
+    differs.extend(d for d in finer if d not in differs)
+    return TreatmentMatch(
+        tier, concept, relation, form.route, detail, tuple(agrees), tuple(differs)
+    )
+
+
+def _relation(
+    a: GraphArrays, qc: str, q_anc: frozenset[str], ic: str, ic_anc: frozenset[str]
+) -> tuple[str | None, int]:
+    """How item concept `ic` relates to request concept `qc`, and the best tier it allows."""
+    if ic == qc:
+        return "same", SAME
+    if qc in ic_anc:
+        return "narrower", SAME
+    if ic in a.parents(qc):
+        # the ingredient of a product (lidocaine for Lidoderm; its form then decides); a drug
+        # class (NSAID for naproxen) or a more general procedure (a mobility aid for a
+        # wheelchair, a consultation for an orthopedic one) is not the treatment asked for
+        if ic.startswith("drug:"):
+            return "broader", SAME
+        return "broader", OTHER_FORM if not qc.startswith("drug:") else RELATED
+    if set(a.parents(qc)) & set(a.parents(ic)):
+        return "sibling", RELATED
+    if ic in q_anc:
+        return "class", RELATED
+    return None, NONE
+
+
+def _regions_meet(asked_regions: tuple[str, ...], item_regions: set[str]) -> bool:
+    """Whether a region asked for and one of the item's are the same or one holds the other
+    (the lumbar spine is in the spine), by the body-region vocabulary."""
+    vocab = load_vocabulary()
+    for r in asked_regions:
+        up_r = {r, *vocab.ancestors(r)}
+        for i in item_regions:
+            if i in up_r or r in vocab.ancestors(i):
+                return True
+    return False
