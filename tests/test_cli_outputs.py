@@ -19,7 +19,7 @@ from corpus_paths import SAMPLE_DIR
 from imr_graph.cli import main
 
 FIRST = "000_a6fb61ff4979abe4"
-MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL = "sentence-transformers/all-MiniLM-L6-v2@onnx-int8"  # the default encoder
 
 
 def run(*args: str) -> str:
@@ -34,7 +34,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("outputs") / "store"
     out = run("ingest", str(SAMPLE_DIR), "--store", str(path))
     assert out.splitlines()[-1] == (
-        "ingested 5 new, 0 replaced, 0 unchanged letter(s); store has 5 letters, 16 items"
+        "stored 5 letter(s) (5 new, 0 replaced), 0 unchanged, 0 failed, 0 skipped; "
+        "store has 5 letters, 16 items"
     )
     return path
 
@@ -48,7 +49,14 @@ def copy(store: Path, tmp_path: Path) -> Path:
 
 def _items(out: str) -> list[str]:
     """`letter[item] DECISION` of each result line of search or precedents."""
-    return re.findall(r"^\s*[\d.]+ +(\w+\[\d+\]) +(UPHELD|OVERTURNED) ", out, re.M)
+    search = re.findall(r"^\s*[\d.]+ +(\w+\[\d+\]) +(UPHELD|OVERTURNED) ", out, re.M)
+    answer = [
+        (f"{letter}[{item}]", decision.upper())
+        for letter, item, decision in re.findall(
+            r"^ *\d+\. (\w+) \[(\d+)\] +decided \S+ +(upheld|overturned) ", out, re.M
+        )
+    ]
+    return search or answer
 
 
 def test_ingest_again_changes_nothing(copy: Path) -> None:
@@ -77,7 +85,7 @@ def test_stats(store: Path) -> None:
 
 def test_show(store: Path) -> None:
     out = run("show", FIRST, "--store", str(store))
-    decisions = re.findall(r"^  \[(\d)\] (UPHELD|OVERTURNED) ", out, re.M)
+    decisions = re.findall(r"^  \[(\d)\] (UPHELD|OVERTURNED) ", out, re.M)[:4]  # the items
     assert decisions == [("0", "UPHELD"), ("1", "UPHELD"), ("2", "UPHELD"), ("3", "UPHELD")]
     assert "reviewer: Anesthesiology, Pain Management (California)" in out
     assert "MAXIMUS: MTUS Chronic Pain Treatment Guidelines Topical Analgesics p.113" in out
@@ -99,10 +107,13 @@ def test_precedents_summary_counts(store: Path) -> None:
         "precedents", "--request", "Norco 10/325 #90", "--summary", "low back pain", "--store",
         str(store),
     )  # fmt: skip
-    assert "concepts: Hydrocodone/acetaminophen" in out
-    assert "same treatment in store: 1 items, 1 upheld, 0 overturned" in out
+    assert "treatment: Hydrocodone/acetaminophen" in out
+    assert "same treatment in the store: 1 items, 1 upheld, 0 overturned" in out
     assert _items(out)[0] == ("004_030cb33236d584c4[3]", "UPHELD")
-    assert "why: graph #1, dense #1, lexical #1" in out
+    assert (
+        "why: same treatment: Hydrocodone/acetaminophen; request or passage similar (dense #1); "
+        "same words (lexical #1)"
+    ) in out
 
 
 @pytest.mark.parametrize(
@@ -131,7 +142,7 @@ def test_precedents_filters_and_by_letter(store: Path) -> None:
         "precedents", "--request", "Capsaicin cream", "--decision", "upheld", "--guideline",
         "MTUS", "--store", str(store),
     )  # fmt: skip
-    assert "same treatment in store: 2 items, 2 upheld, 0 overturned" in out
+    assert "same treatment in the store: 2 items, 2 upheld, 0 overturned" in out
     items = _items(out)
     assert items and all(d == "UPHELD" for _, d in items)
     assert items[0][0] == f"{FIRST}[3]"
@@ -152,7 +163,8 @@ def test_precedents_filters_and_by_letter(store: Path) -> None:
 
 def test_eval(store: Path) -> None:
     out = run("eval", "--mode", "graph", "--mode", "hybrid", "--store", str(store))
-    rows = {ln.split()[0]: ln.split()[1:] for ln in out.splitlines()[1:]}
+    section_based = out.split("treatment-aware")[0].splitlines()[2:]  # title and header first
+    rows = {ln.split()[0]: ln.split()[1:] for ln in section_based}
     assert set(rows) == {"graph", "hybrid"}
     assert rows["graph"][0] == rows["hybrid"][0] == "7"  # queries
     assert rows["hybrid"][2] == "1.000"  # Recall@10: every relevant item found on the sample
@@ -161,7 +173,7 @@ def test_eval(store: Path) -> None:
 
 def test_check(store: Path) -> None:
     lines = run("check", "--store", str(store)).splitlines()
-    assert len(lines) == 12 and all(ln.startswith("OK ") for ln in lines)
+    assert len(lines) == 13 and all(ln.startswith("OK ") for ln in lines)  # 13: embedding cache
     assert any("5 letters, 16 items, JSON and rows agree" in ln for ln in lines)
     assert any("131 nodes, 268 edges" in ln for ln in lines)
 

@@ -38,7 +38,7 @@ from imr_graph.cli import main
 from imr_graph.config import shared_letter_paths
 from imr_graph.errors import StoreError
 from imr_graph.index.files import load_files
-from imr_graph.index.indexes import Indexes
+from imr_graph.index.indexes import Indexes, make_encoder
 from imr_graph.query.search import search
 from imr_graph.store.check import check_store
 from imr_graph.store.faults import CRASH_ENV, POINTS, crash_point
@@ -124,7 +124,7 @@ def _index_state(store_dir: Path, encoder: Encoder) -> dict:
 
 @pytest.fixture(scope="module")
 def encoder() -> Encoder:
-    return Encoder()
+    return make_encoder()  # the application's default, as the CLI child uses
 
 
 @pytest.fixture(scope="module")
