@@ -33,6 +33,12 @@ SHARED_ENV = "IMR_GRAPH_SHARED"
 """The public corpus folder (tests, notebooks, benchmarks)."""
 NOTEBOOK_SAMPLE_ENV = "IMR_GRAPH_NOTEBOOK_SAMPLE"
 """`1`: the notebooks build their store from the bundled sample, not the shared corpus."""
+ENDPOINT_TOKEN_ENV = "IMR_GRAPH_ENDPOINT_TOKEN"
+"""A bearer token for the SPARQL server of `publish` / `sparql --endpoint`."""
+ENDPOINT_USER_ENV = "IMR_GRAPH_ENDPOINT_USER"
+"""Basic-auth user for the SPARQL server (when no token is set)."""
+ENDPOINT_PASSWORD_ENV = "IMR_GRAPH_ENDPOINT_PASSWORD"
+"""Basic-auth password for the SPARQL server."""
 
 
 def default_store_dir() -> Path:

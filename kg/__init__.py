@@ -1,1 +1,1 @@
-"""The domain: letters as records, vocabularies, normalization, the facts of a letter, graph, RDF."""
+"""The domain: letters as records, vocabularies, normalization, a letter's facts, graph, RDF."""

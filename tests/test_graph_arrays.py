@@ -250,9 +250,15 @@ def test_filters_agree_with_graph_walks(arrays: GraphArrays, graph, f: Filters) 
     assert mask is not None
     got = {_node(arrays, i) for i in np.flatnonzero(mask)}
     want = {n for n, d in graph.nodes(data=True) if d["kind"] == G.ITEM and _passes(graph, n, f)}
-    assert got == want
     if arrays.n > 100:  # with the real letters every filter keeps some items and drops some
         assert 0 < len(want) < arrays.n
+    elif not want or len(want) == arrays.n:
+        assert got == want
+        pytest.skip(
+            f"{'no' if not want else 'every'} item of the {arrays.n} sample items passes "
+            "this filter: nothing to tell a right filter from a wrong one (set IMR_GRAPH_SHARED)"
+        )
+    assert got == want
 
 
 def test_excluding_letters(arrays: GraphArrays) -> None:

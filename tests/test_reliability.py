@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from imr_graph.letters.parse import parse_file
 from imr_graph.query.search import search
 from imr_graph.store.check import check_store
 from imr_graph.store.ingest import ingest
-from imr_graph.store.sqlite import Store, StoreBusyError
+from imr_graph.store.sqlite import Store, StoreBusyError, lock_holder
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +111,14 @@ def test_killed_writer_leaves_no_stale_lock(tmp_path: Path) -> None:
         "import os, sys; from imr_graph.store.sqlite import Store; s = Store.open(sys.argv[1]); "
         "s.writing().__enter__(); os.kill(os.getpid(), 9)"
     )
-    subprocess.run([sys.executable, "-c", code, str(d)], cwd=REPO, timeout=60)
-    with Store.open(d) as s, s.writing(timeout=0):
-        pass
+    proc = subprocess.Popen([sys.executable, "-c", code, str(d)], cwd=REPO)
+    assert proc.wait(timeout=60) == -signal.SIGKILL  # it died holding the lock, not before
+    assert lock_holder(d) == proc.pid  # ... which it had taken: its pid is in the lock file
+    t0 = time.monotonic()
+    with Store.open(d) as s, s.writing(timeout=0):  # no wait: the kernel dropped the flock
+        assert lock_holder(d) == os.getpid()
+        assert s.put_letters([parse_file(sorted(SAMPLE_DIR.glob("*.txt"))[0])])[0]
+    assert time.monotonic() - t0 < 5
 
 
 def test_reader_sees_old_or_new_state_never_a_mix(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from imr_graph.cli import letters, query, rdf, store
+from imr_graph.cli import letters, publish, query, rdf, serve, store
 from imr_graph.cli.edge import Cli
 
 
@@ -28,5 +28,7 @@ for _command in (
     rdf.export,
     rdf.validate,
     rdf.sparql,
+    serve.serve,
+    publish.publish,
 ):
     main.add_command(_command)

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 import click
 
 from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
+from imr_graph.cli.publish import endpoint_options, open_endpoint
+from imr_graph.endpoint import EndpointError
 from imr_graph.errors import ValueProblem
 
 if TYPE_CHECKING:
@@ -309,6 +311,7 @@ def _table(names: list[str], rows: list[list[object]], width: int = 60) -> str:
     help="Set a query's `VALUES ?NAME { default }` (e.g. --param page=120).",
 )
 @_base_option
+@endpoint_options
 @one_line_errors
 def sparql(
     query: str | None,
@@ -318,8 +321,14 @@ def sparql(
     list_queries: bool,
     params: tuple[str, ...],
     base: str,
+    endpoint: str | None,
+    graph_store: str | None,
+    timeout: float,
+    union: bool,
 ) -> None:
-    """Run a SPARQL QUERY (text, .rq file, or shipped query name) over the store."""
+    """Run a SPARQL QUERY (text, .rq file, or shipped query name) over the store, or over a
+    SPARQL server with --endpoint (credentials from $IMR_GRAPH_ENDPOINT_TOKEN, or
+    $IMR_GRAPH_ENDPOINT_USER and $IMR_GRAPH_ENDPOINT_PASSWORD)."""
     from imr_graph.rdf import store_triples
     from kg import rdf
 
@@ -342,10 +351,17 @@ def sparql(
     name, text = resolve_query(query)
     check_read_only(name, text)
     values = parse_params(text, params)
-    with _open_store(store_dir) as store:
-        st = rdf.oxigraph_store(store_triples(store, base))
     try:
-        names, rows = rdf.run_query(st, text, values)
+        if endpoint:
+            with open_endpoint(endpoint, graph_store, timeout, union) as ep:
+                names, rows = ep.query(text, values)
+        else:
+            with _open_store(store_dir) as store:
+                st = rdf.oxigraph_store(store_triples(store, base))
+            names, rows = rdf.run_query(st, text, values)
+    except EndpointError as e:
+        fail(str(e))
+        return
     except SyntaxError as e:
         fail(f"SPARQL syntax error in {name}: {str(e).splitlines()[0]}")
     except ValueError as e:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from imr_graph.cli.distributed import make_encoder, ray_options, shutdown
 from imr_graph.cli.edge import EXIT_ERROR, EXIT_PARTIAL
 from imr_graph.cli.options import (
     _encoder,
@@ -28,10 +29,13 @@ from imr_graph.cli.render import _readable
 @store_option
 @model_option
 @click.option("--no-index", is_flag=True, help="Store and graph only; skip embedding.")
+@ray_options
 @quiet_option
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
-def ingest(paths, store_dir, model, no_index, quiet, as_json) -> None:  # noqa: ANN001
+def ingest(  # noqa: ANN001
+    paths, store_dir, model, no_index, ray_address, ray_batch_size, ray_concurrency, quiet, as_json
+) -> None:
     """Parse letter files or folders (recursively) into the store and its indexes.
 
     Ends with one summary line (stored, unchanged, failed, skipped); exit 3 when some files
@@ -57,9 +61,17 @@ def ingest(paths, store_dir, model, no_index, quiet, as_json) -> None:  # noqa: 
     made = _first_missing(target)
     with Store.open(target) as store, store.writing():
         # The writer lock covers SQL and index writes; a second writer waits, then one line.
-        idx = None if no_index else Indexes.open(store, _encoder(model, store))
-        report = run_ingest(store, present, idx, progress=show_progress(as_json, quiet))
-        counts = store.counts()
+        encoder = None
+        if not no_index:
+            encoder = make_encoder(model, ray_address, ray_batch_size, ray_concurrency, store)
+        try:
+            idx = None if encoder is None else Indexes.open(store, encoder)
+            # Ray Data reports its own progress
+            progress = show_progress(as_json, quiet) and ray_address is None
+            report = run_ingest(store, present, idx, progress=progress)
+            counts = store.counts()
+        finally:
+            shutdown(encoder)
     failed = [*((m, "no such file or folder") for m in missing), *report.failed]
     stored = len(report.added) + len(report.replaced)
     if made is not None and not stored and not counts["letters"]:
@@ -194,10 +206,13 @@ def remove(ident, store_dir, as_json) -> None:  # noqa: ANN001
 @click.command()
 @store_option
 @model_option
+@ray_options
 @quiet_option
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
-def reindex(store_dir, model, quiet, as_json) -> None:  # noqa: ANN001
+def reindex(  # noqa: ANN001
+    store_dir, model, ray_address, ray_batch_size, ray_concurrency, quiet, as_json
+) -> None:
     """Rebuild the vector and lexical indexes from the store (embedding cache reused)."""
     import time
 
@@ -206,10 +221,14 @@ def reindex(store_dir, model, quiet, as_json) -> None:  # noqa: ANN001
 
     t0 = time.perf_counter()
     with Store.open(store_dir, create=False) as store, store.writing():
-        idx = Indexes.empty(store, _encoder(model, store))
-        idx.rebuild(show_progress=show_progress(as_json, quiet))
-        n = len(idx.lexical)
-        model_name = idx.encoder.model_name
+        encoder = make_encoder(model, ray_address, ray_batch_size, ray_concurrency, store)
+        try:
+            idx = Indexes.empty(store, encoder)
+            idx.rebuild(show_progress=show_progress(as_json, quiet) and ray_address is None)
+            n = len(idx.lexical)
+            model_name = idx.encoder.model_name
+        finally:
+            shutdown(encoder)
     out = {"items": n, "model": model_name, "seconds": round(time.perf_counter() - t0, 2)}
     if as_json:
         emit_json(out)

@@ -47,6 +47,7 @@ from imr_graph.index.files import (
     write_state,
 )
 from imr_graph.index.ids import MAX_WINDOWS, item_of_window, window_id
+from imr_graph.store.faults import crash_point
 from imr_graph.store.lock import StoreBusyError, lock_holder, lock_timeout, waiting_note
 from imr_graph.store.sqlite import Store
 from kg.model import Letter
@@ -342,6 +343,7 @@ class Indexes:
                 fresh.lexical,
             )
             self._add_rows(self._rows(None), show_progress)
+            crash_point("reindex.embedded")
             self.arrays = GraphArrays.build(self.store.iter_letters())
             self.save()
 
@@ -389,19 +391,25 @@ class Indexes:
             name = f"v{gen:08d}-{uuid.uuid4().hex[:8]}"
             base = folder / name
             self.rationales.save(base / "rationales")
+            crash_point("save.rationales")
             self.requests.save(base / "requests")
+            crash_point("save.requests")
             self.lexical.save(base / "lexical")
+            crash_point("save.lexical")
             self.arrays.save(base / "graph")
+            crash_point("save.arrays")
             fsync_dir(base / "graph")
             fsync_dir(base)
             model = self.encoder.model_name
             write_state(
                 folder, {"format": INDEX_FORMAT, "generation": gen, "model": model, "dir": name}
             )
+            crash_point("save.swapped")
             self.generation = gen
             for old in folder.iterdir():
                 if old.is_dir() and old.name != name and old.name.startswith("v"):
                     shutil.rmtree(old, ignore_errors=True)
+            crash_point("save.pruned")
             if self.store.meta("model") != self.encoder.model_name:
                 with self.store.transaction():
                     self.store._set_meta("model", self.encoder.model_name)

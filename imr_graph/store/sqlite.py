@@ -20,6 +20,7 @@ import networkx as nx
 
 from imr_graph.config import default_store_dir
 from imr_graph.errors import StoreError
+from imr_graph.store.faults import crash_point
 from imr_graph.store.lock import LOCK_FILE, StoreBusyError, acquire, lock_holder, lock_timeout
 
 __all__ = ["LOCK_FILE", "SCHEMA_VERSION", "Store", "StoreBusyError", "lock_holder", "lock_timeout"]
@@ -421,6 +422,8 @@ class Store:
                     added_ids.append(iid)
             if added or replaced:
                 self._set_meta("generation", str(self.generation + 1))
+            crash_point("put.uncommitted")
+        crash_point("put.committed")
         self._apply_to_graph(batch, replaced, added)
         return added, replaced, unchanged, removed_ids, added_ids
 
@@ -446,6 +449,8 @@ class Store:
         with self.writing(), self.transaction():
             ids = self._delete(key)
             self._set_meta("generation", str(self.generation + 1))
+            crash_point("remove.uncommitted")
+        crash_point("remove.committed")
         self._letters.pop(key, None)
         if self._graph is not None:
             remove_letter(self._graph, key)
