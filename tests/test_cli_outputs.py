@@ -19,7 +19,7 @@ from corpus_paths import SAMPLE_DIR
 from imr_graph.cli import main
 
 FIRST = "000_a6fb61ff4979abe4"
-MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL = "sentence-transformers/all-MiniLM-L6-v2@onnx-int8"  # the default encoder (issue 16)
 
 
 def run(*args: str) -> str:
@@ -34,7 +34,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("outputs") / "store"
     out = run("ingest", str(SAMPLE_DIR), "--store", str(path))
     assert out.splitlines()[-1] == (
-        "ingested 5 new, 0 replaced, 0 unchanged letter(s); store has 5 letters, 16 items"
+        "stored 5 letter(s) (5 new, 0 replaced), 0 unchanged, 0 failed, 0 skipped; "
+        "store has 5 letters, 16 items"
     )
     return path
 
@@ -161,7 +162,7 @@ def test_eval(store: Path) -> None:
 
 def test_check(store: Path) -> None:
     lines = run("check", "--store", str(store)).splitlines()
-    assert len(lines) == 12 and all(ln.startswith("OK ") for ln in lines)
+    assert len(lines) == 13 and all(ln.startswith("OK ") for ln in lines)  # + embedding_cache
     assert any("5 letters, 16 items, JSON and rows agree" in ln for ln in lines)
     assert any("131 nodes, 268 edges" in ln for ln in lines)
 
