@@ -152,7 +152,7 @@ def _find(store: Store, ident: str) -> tuple[Letter, int | None]:
     m = re.fullmatch(r"(.+?)\s*\[(\d+)\]", text) or re.fullmatch(r"item:(.+)/(\d+)", text)
     if m:
         text, item = m.group(1), int(m.group(2))
-    for candidate in dict.fromkeys((text, text.upper(), text.removesuffix(".pdf"))):
+    for candidate in dict.fromkeys((text, text.upper(), text.lower(), Path(text).stem)):
         letter = store.find_letter(candidate)
         if letter is not None:
             return letter, item
