@@ -221,3 +221,74 @@ def eval_cmd(store_dir, k, no_summary, modes, as_json) -> None:
             f"{s.mode:8s} {s.treatment_queries:7d} {s.same1:8.3f} {s.same10:9.3f} "
             f"{s.graded_ndcg10:15.3f}"
         )
+
+
+@click.command()
+@click.option("--treatment", help="A request text or concept id; its narrower kinds count too.")
+@click.option("--decision", type=click.Choice(["upheld", "overturned"]))
+@click.option("--section", help="Cited guideline section (substring of its name or id).")
+@click.option(
+    "--guideline", type=click.Choice(["MTUS", "ODG", "ACOEM", "OTHER"], case_sensitive=False)
+)
+@click.option("--document", help="Guideline document (substring of its name or id).")
+@click.option("--region", help="Body region (substring, e.g. lumbar).")
+@click.option("--category", help="Treatment category (substring, e.g. imaging).")
+@click.option("--specialty", help="Reviewer specialty (substring).")
+@click.option("--from", "date_from", help="Decision date from (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="Decision date to (YYYY-MM-DD).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
+@store_option
+@one_line_errors
+def items(
+    treatment: str | None,
+    decision: str | None,
+    section: str | None,
+    guideline: str | None,
+    document: str | None,
+    region: str | None,
+    category: str | None,
+    specialty: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    fmt: str,
+    store_dir: Path | None,
+) -> None:
+    """Every past item that matches, with its outcome, guideline sections and whole rationale."""
+    from imr_graph.query.filters import Filters
+    from imr_graph.query.listing import list_items
+    from imr_graph.store.sqlite import Store
+
+    if treatment is not None and not treatment.strip():
+        fail("--treatment is empty: give a request text (e.g. 'Lidoderm') or a concept id", 2)
+    flt = Filters(
+        decision=decision,
+        guideline=guideline,
+        document=document,
+        section=section,
+        region=region,
+        category=category,
+        specialty=specialty,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    with Store.open(store_dir, create=False) as store:
+        found = list_items(store, treatment, flt)
+    rows = [r.to_json() for r in found]
+    if fmt == "json":
+        emit_json(rows, pretty=True)
+        return
+    if fmt == "csv":
+        fields = [k for k in rows[0] if k != "rationale"] + ["rationale"] if rows else ["letter"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**r, "sections": "; ".join(r["sections"])} for r in rows)
+        return
+    over = sum(r.decision == "overturned" for r in found)
+    click.echo(f"{len(found)} items: {len(found) - over} upheld, {over} overturned")
+    for r in found:
+        click.echo(
+            f"\n{r.case}[{r.item}]  decided {r.decision_date or '?'}  {r.decision.upper()}  "
+            f"{r.request}"
+        )
+        click.echo(f"  sections: {'; '.join(r.sections) or '-'}")
+        click.echo(f"  rationale: {r.rationale}")
