@@ -71,3 +71,25 @@ def test_show_prints_the_item_rationale_and_source(store: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "rationale" in res.output and "source:" in res.output
     assert "[0] " in res.output.split("source:")[1]
+
+
+@pytest.mark.parametrize("section", ["Topical Analgesics", "Opioids"])
+def test_items_and_sparql_find_the_same_items_citing_a_section(store: Path, section: str) -> None:
+    """`items --section` and the shipped `letters_citing_section` query agree item for item."""
+    import csv
+    import io
+    import json
+
+    runner = CliRunner()
+    args = ["--store", str(store)]
+    res = runner.invoke(main, ["items", "--section", section, "--format", "json", *args])
+    assert res.exit_code == 0, res.output
+    listed = {(r["letter"], r["item"]) for r in json.loads(res.output)}
+    res = runner.invoke(
+        main,
+        ["sparql", "letters_citing_section", "--param", f"section={section}", "--format", "csv"]
+        + args,
+    )
+    assert res.exit_code == 0, res.output
+    rows = csv.DictReader(io.StringIO(res.output))
+    assert listed and listed == {(r["letter"], int(r["position"])) for r in rows}
