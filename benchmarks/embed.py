@@ -3,7 +3,7 @@
 Run: python -m benchmarks.embed [PARAGRAPHS.txt] [--n 500] [--rounds 5] [--backend onnx-int8]
 The pipeline should keep at least 0.9 of the raw model's paragraphs/s on a cold cache.
 
-`--backend B` (repeatable; onnx, onnx-int8: see embeddings/backends.py) adds rows for
+`--backend B` (repeatable; onnx, onnx-int8: see embeddings/onnx.py) adds rows for
 that backend's raw encode and pipeline, timed in the same interleaved rounds, and a second
 table: single-query latency on one thread and the cosine of its vectors to the torch model's.
 """
@@ -17,12 +17,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from embeddings import EmbeddingCache, Encoder, encode_passages_with_cache, single_query_threads
-from embeddings.backends import BACKENDS
+from embeddings.onnx import BACKENDS
+from imr_graph.index.indexes import make_encoder
 
 LETTERS = Path("/work/shared/letters")
 CHUNK_WORDS = 80
@@ -160,11 +162,11 @@ def main() -> None:
     base_name = encoder.model_name
     others: list[Encoder] = []
     for backend in args.backend:
-        other = Encoder(f"{base_name}@{backend}")
+        other = make_encoder(f"{base_name}@{backend}")  # the application's backend cache
         other.encode(paragraphs[:BATCH_SIZE], batch_size=BATCH_SIZE)  # builds once, warm-up
         others.append(other)
 
-        def backend_raw(m=other.model) -> int:  # noqa: ANN001 - bound per backend
+        def backend_raw(m: Any = other.model) -> int:  # bound per backend
             m.encode(paragraphs, batch_size=BATCH_SIZE, normalize_embeddings=True)
             return len(paragraphs)
 

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from imr_graph.letters.parse import parse_file  # noqa: E402
+from imr_graph.rdf import store_triples  # noqa: E402
 from imr_graph.store.sqlite import Store  # noqa: E402
 from kg import rdf  # noqa: E402
 from kg.model import Letter  # noqa: E402
@@ -84,7 +85,7 @@ def bench_export(letters: list[Letter], workdir: Path) -> dict[str, float]:
     for fmt in ("nt", "ttl"):
         buf = io.BytesIO()
         t0 = time.perf_counter()
-        n = rdf.write(rdf.store_triples(store), fmt, buf)
+        n = rdf.write(store_triples(store), fmt, buf)
         secs = time.perf_counter() - t0
         row["triples"] = n
         row[f"{fmt}_s"] = secs
@@ -100,7 +101,7 @@ def bench_engines(letters: list[Letter], workdir: Path) -> None:
 
     store = Store.open(workdir)
     store.put_letters(letters)
-    triples = list(rdf.store_triples(store))
+    triples = list(store_triples(store))
     nt = rdf.export_bytes(triples, "nt")
     queries = {p.stem: p.read_text() for p in sorted((REPO / "imr_graph/queries").glob("*.rq"))}
     t0 = time.perf_counter()

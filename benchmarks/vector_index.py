@@ -29,7 +29,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from embeddings.vector_index import VectorIndex, ivf_probes  # noqa: E402
+from embeddings.ivf import ivf_probes  # noqa: E402
+from embeddings.vector_index import VectorIndex  # noqa: E402
 
 DIM = 384
 K = 200

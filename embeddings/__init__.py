@@ -6,7 +6,13 @@ from embeddings.cache import (
     encode_with_cache,
 )
 from embeddings.encoder import DEFAULT_MODEL_NAME, MODEL_ENV, Encoder
-from embeddings.errors import EmbeddingsError, IndexCorruptError, IndexMismatchError
+from embeddings.errors import (
+    DEFAULT_REBUILD_HINT,
+    EmbeddingsError,
+    IndexCorruptError,
+    IndexMismatchError,
+    ModelUnavailableError,
+)
 from embeddings.lexical import LexicalIndex, Tokenizer
 from embeddings.threads import get_threads, set_threads, single_query_threads
 from embeddings.vector_index import APPROX_THRESHOLD, Manifest, VectorIndex, read_manifest
@@ -14,6 +20,7 @@ from embeddings.vector_index import APPROX_THRESHOLD, Manifest, VectorIndex, rea
 __all__ = [
     "APPROX_THRESHOLD",
     "DEFAULT_MODEL_NAME",
+    "DEFAULT_REBUILD_HINT",
     "MODEL_ENV",
     "EmbeddingCache",
     "EmbeddingsError",
@@ -22,6 +29,7 @@ __all__ = [
     "IndexMismatchError",
     "LexicalIndex",
     "Manifest",
+    "ModelUnavailableError",
     "Tokenizer",
     "VectorIndex",
     "encode_passages_with_cache",

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from embeddings.encoder import flatten_windows
+from embeddings.windows import flatten_windows
 
 _SQL_VARS = 500  # keys per SELECT ... IN (...), well under SQLite's variable limit
 

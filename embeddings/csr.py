@@ -1,6 +1,6 @@
 """Gathering rows of CSR arrays (ptr, values) without a Python loop per row; sorted id sets.
 
-Shared by the BM25 index (token ids per document) and the query arrays of imr_graph (targets
+Shared by the BM25 index (token ids per document) and callers' own CSR arrays (targets
 per item): both keep variable-length rows as one flat array plus row offsets.
 """
 

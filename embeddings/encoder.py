@@ -6,18 +6,21 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from embeddings import backends
+from embeddings import onnx
+from embeddings.errors import ModelUnavailableError
+from embeddings.windows import flatten_windows, split_windows_many
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from embeddings.backends import OnnxModel
+    from embeddings.onnx import OnnxModel
 
-MODEL_ENV = "IMR_GRAPH_MODEL"
+MODEL_ENV = "EMBEDDINGS_MODEL"
+"""The environment variable read for the model when neither `model` nor `model_env` says."""
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_MODEL_NAME, "all-MiniLM-L6-v2"}
 
@@ -36,9 +39,11 @@ class Encoder:
     """Embeds texts; construction is cheap, the model loads on first `encode` or `dim`.
 
     `model` is a sentence-transformers model name or a local folder; when omitted the
-    `IMR_GRAPH_MODEL` environment variable, then the bundled all-MiniLM-L6-v2, is used.
-    A suffix `@onnx` or `@onnx-int8` runs that model with an optional faster
-    backend (`embeddings.backends`); the suffix is part of `model_name`.
+    environment variable `model_env` (None: none), then the bundled all-MiniLM-L6-v2, is used.
+    A suffix `@onnx` or `@onnx-int8` runs that model with the faster ONNX Runtime backend
+    (`embeddings.onnx`); the suffix is part of `model_name`. `backend_cache` is the folder for
+    converted models and `install_package` the distribution whose extra installs the backend
+    (both only matter with a suffix; see `embeddings.onnx`).
     """
 
     def __init__(
@@ -48,9 +53,13 @@ class Encoder:
         device: str | None = None,
         window_tokens: int = WINDOW_TOKENS,
         overlap_tokens: int = OVERLAP_TOKENS,
+        model_env: str | None = MODEL_ENV,
+        backend_cache: Path | None = None,
+        install_package: str | None = None,
     ) -> None:
-        spec = str(model) if model is not None else os.environ.get(MODEL_ENV) or DEFAULT_MODEL_NAME
-        spec, self._backend = backends.split_spec(spec)
+        from_env = os.environ.get(model_env) if model_env else None
+        spec = str(model) if model is not None else from_env or DEFAULT_MODEL_NAME
+        spec, self._backend = onnx.split_spec(spec)
         if spec in _DEFAULT_ALIASES:
             self._model_name = DEFAULT_MODEL_NAME
             self._load_path: str | None = None
@@ -61,8 +70,10 @@ class Encoder:
             self._model_name = spec
             self._load_path = spec
         self._base_name = self._model_name
+        self._backend_cache = backend_cache
+        self._install_package = install_package
         if self._backend is not None:
-            backends.require(self._backend)  # a one-line error now, not after parsing
+            onnx.require(self._backend, install_package)  # one line now, not after parsing
             self._model_name = f"{self._base_name}@{self._backend}"
         if overlap_tokens < 0 or overlap_tokens >= window_tokens:
             raise ValueError("overlap_tokens must be in [0, window_tokens)")
@@ -85,7 +96,7 @@ class Encoder:
 
     @property
     def backend(self) -> str | None:
-        """The optional backend (`onnx` or `onnx-int8`), None for the torch model."""
+        """The ONNX backend (`onnx` or `onnx-int8`), None for the torch model."""
         return self._backend
 
     @property
@@ -100,7 +111,7 @@ class Encoder:
     @property
     def dim(self) -> int:
         """Embedding dimension (loads the model)."""
-        model = self.model
+        model: Any = self.model  # the method's name depends on the library version
         getter = getattr(model, "get_embedding_dimension", None)
         dim = getter() if getter is not None else model.get_sentence_embedding_dimension()
         if dim is None:
@@ -110,7 +121,10 @@ class Encoder:
     @property
     def max_tokens(self) -> int:
         """Longest input in tokens, special tokens included, that the model reads untruncated."""
-        return int(self.model.max_seq_length)
+        longest = self.model.max_seq_length
+        if longest is None:
+            raise RuntimeError(f"model {self._model_name} does not report its longest input")
+        return int(longest)
 
     @property
     def device(self) -> str:
@@ -120,10 +134,12 @@ class Encoder:
     def _load(self) -> SentenceTransformer | OnnxModel:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         if self._backend is not None:
-            return backends.load(
+            return onnx.load(
                 self._backend,
                 self._base_name,
                 lambda: self._load_path or _default_model_path(),
+                cache_dir=self._backend_cache,
+                package=self._install_package,
             )
         import torch
         from sentence_transformers import SentenceTransformer
@@ -133,7 +149,14 @@ class Encoder:
         device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
         path = self._load_path or _default_model_path()
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}
-        return SentenceTransformer(path, device=device, local_files_only=offline)
+        try:
+            return SentenceTransformer(path, device=device, local_files_only=offline)
+        except OSError as e:  # not a folder, not in the local cache, and no network
+            raise ModelUnavailableError(
+                f"model {self._model_name} is not available on this machine "
+                f"({str(e).strip().splitlines()[0][:120] if str(e).strip() else 'not found'})",
+                "give a local model folder or an installed model name",
+            ) from None
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False
@@ -171,27 +194,7 @@ class Encoder:
 
     def split_windows_many(self, texts: Sequence[str]) -> list[list[str]]:
         """`split_windows` for many texts, tokenising only those that might be too long."""
-        window, overlap = self.window_span()
-        out: list[list[str]] = [[t] for t in texts]
-        # A word piece covers at least one character, so shorter texts always fit.
-        long_ix = [i for i, t in enumerate(texts) if len(t) > window]
-        if not long_ix:
-            return out
-        encoded = self.model.tokenizer(
-            [texts[i] for i in long_ix],
-            add_special_tokens=False,
-            return_offsets_mapping=True,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-            truncation=False,
-            verbose=False,
-        )
-        for row, i in enumerate(long_ix):
-            offsets = encoded["offset_mapping"][row]
-            if len(offsets) <= window:
-                continue
-            out[i] = _windows(texts[i], offsets, encoded.word_ids(row), window, overlap)
-        return out
+        return split_windows_many(texts, self.model.tokenizer, *self.window_span())
 
     def encode_passages(
         self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False
@@ -199,44 +202,3 @@ class Encoder:
         """Embed texts after windowing; owner[i] is the index of the text window i came from."""
         windows, owner = flatten_windows(self.split_windows_many(list(texts)))
         return self.encode(windows, batch_size=batch_size, show_progress=show_progress), owner
-
-
-def flatten_windows(per_text: Sequence[Sequence[str]]) -> tuple[list[str], np.ndarray]:
-    """Flatten per-text windows into one list plus the owning text index of each window."""
-    windows = [w for ws in per_text for w in ws]
-    owner = np.repeat(np.arange(len(per_text), dtype=np.int64), [len(ws) for ws in per_text])
-    return windows, owner
-
-
-def _windows(
-    text: str,
-    offsets: Sequence[tuple[int, int]],
-    word_ids: Sequence[int | None],
-    window: int,
-    overlap: int,
-) -> list[str]:
-    """Slice `text` at word boundaries into windows of at most `window` tokens.
-
-    Cutting between whole words keeps the original characters and re-tokenises to the same
-    pieces, so each window fits the model.
-    """
-    n = len(offsets)
-
-    def word_start(pos: int) -> int:
-        while pos > 0 and word_ids[pos] is not None and word_ids[pos] == word_ids[pos - 1]:
-            pos -= 1
-        return pos
-
-    pieces: list[str] = []
-    start = 0
-    while start < n:
-        end = min(start + window, n)
-        if end < n:
-            cut = word_start(end)
-            end = cut if cut > start else end  # a single huge word: cut inside it
-        pieces.append(text[offsets[start][0] : offsets[end - 1][1]])
-        if end >= n:
-            break
-        nxt = word_start(max(end - overlap, start + 1))
-        start = nxt if nxt > start else end
-    return pieces

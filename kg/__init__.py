@@ -1,0 +1,1 @@
+"""The domain: letters as records, vocabularies, normalization, a letter's facts, graph, RDF."""

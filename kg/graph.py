@@ -1,20 +1,30 @@
-"""The knowledge graph: a networkx MultiDiGraph built deterministically from parsed letters.
+"""The knowledge graph: a networkx MultiDiGraph built deterministically from the facts of letters.
 
-Node ids are derived from content (case number, item position, normalized names), so the same
-letter always yields the same nodes and letters meet on shared concepts, sections and pages.
+Node ids come from kg.ids and every fact from kg.facts (the same walk the query arrays and the
+RDF use), so the same letter always yields the same nodes and letters meet on shared concepts,
+sections and pages.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import networkx as nx
 
-from .model import Citation, Item, Letter
-from .vocab import Vocabulary, load_vocabulary
+from kg.facts import CITED_BY as CITED_BY
+from kg.facts import (
+    CitationFacts,
+    ItemFacts,
+    LetterFacts,
+    concept_facts,
+    letter_facts,
+    smallest_label,
+)
+from kg.ids import case_node
+from kg.ids import item_int_id as item_int_id
+from kg.ids import item_node as item_node
+from kg.ids import letter_node as letter_node
+from kg.model import Letter
 
 # node kinds
 LETTER = "letter"
@@ -65,49 +75,6 @@ EDITION_OF = "edition_of"
 SECTION_OF = "section_of"
 PAGE_OF = "page_of"
 FROM_SOURCE = "from_source"
-CITED_BY = ("maximus", "claims_administrator")
-
-
-def slug(text: str) -> str:
-    """Lower-case, punctuation-free id fragment: 'Low Back, Lumbar' -> 'low-back-lumbar'."""
-    s = re.sub(r"[^a-z0-9]+", "-", text.casefold().replace("&", " and ")).strip("-")
-    return s or "none"
-
-
-def item_int_id(letter_key: str, position: int) -> int:
-    """A stable positive int64 for an item: the id its vectors carry in FAISS."""
-    h = hashlib.blake2b(f"{letter_key}/{position}".encode(), digest_size=8).digest()
-    return int.from_bytes(h, "big") & 0x00FF_FFFF_FFFF_FFFF  # 56 bits: room for window numbers
-
-
-def item_node(letter_key: str, position: int) -> str:
-    return f"item:{letter_key}/{position}"
-
-
-def letter_node(letter_key: str) -> str:
-    return f"letter:{letter_key}"
-
-
-def age_band(age: int | None) -> str | None:
-    if age is None:
-        return None
-    lo = (age // 10) * 10
-    return f"{lo}-{lo + 9}"
-
-
-@dataclass(frozen=True)
-class ItemConcepts:
-    """What normalization found in one item: treatment concepts (specific first) and regions."""
-
-    treatments: tuple[str, ...]
-    regions: tuple[str, ...]
-
-
-def item_concepts(item: Item) -> ItemConcepts:
-    from .normalize import normalize_request
-
-    rc = normalize_request(item.request)
-    return ItemConcepts(tuple(rc.treatments), tuple(rc.body_regions))
 
 
 def build_graph(letters: Iterable[Letter]) -> nx.MultiDiGraph:
@@ -122,8 +89,9 @@ def _node(g: nx.MultiDiGraph, nid: str, kind: str, **attrs: object) -> str:
     """Add a node once; a shared node keeps the smallest label seen, whatever the order."""
     if nid not in g:
         g.add_node(nid, kind=kind, **attrs)
-    elif "label" in attrs and str(attrs["label"]) < str(g.nodes[nid].get("label", "")):
-        g.nodes[nid]["label"] = attrs["label"]
+    elif "label" in attrs:
+        node = g.nodes[nid]
+        node["label"] = smallest_label(node.get("label"), str(attrs["label"]))
     return nid
 
 
@@ -135,12 +103,17 @@ def _edge(g: nx.MultiDiGraph, u: str, v: str, rel: str, **attrs: object) -> None
 
 def add_letter(g: nx.MultiDiGraph, letter: Letter) -> None:
     """Add one letter's nodes and edges (shared nodes are reused, never duplicated)."""
-    key = letter.key
+    add_facts(g, letter_facts(letter))
+
+
+def add_facts(g: nx.MultiDiGraph, f: LetterFacts) -> None:
+    """Add the nodes and edges of one letter's facts."""
+    letter = f.letter
     ln = _node(
         g,
-        letter_node(key),
+        f.node,
         LETTER,
-        label=key,
+        label=letter.key,
         case_number=letter.case_number,
         file=letter.letter,
         decision_date=letter.dates.decision_date,
@@ -153,155 +126,67 @@ def add_letter(g: nx.MultiDiGraph, letter: Letter) -> None:
     )
     case = _node(
         g,
-        f"case:{key}",
+        f.case_node,
         CASE,
-        label=f"case {key}",
-        age_band=age_band(letter.patient.age),
+        label=f"case {letter.key}",
+        age_band=f.age_band,
         sex=letter.patient.sex,
         date_of_injury=letter.dates.date_of_injury,
     )
     _edge(g, ln, case, ABOUT_CASE)
-    for spec in letter.reviewer.specialties:
-        sn = _node(g, f"specialty:{slug(spec)}", SPECIALTY, label=spec)
-        _edge(g, ln, sn, REVIEWED_BY)
-    for item in letter.items:
+    for sid, label in f.specialties:
+        _edge(g, ln, _node(g, sid, SPECIALTY, label=label), REVIEWED_BY)
+    for item in f.items:
         _add_item(g, letter, item, ln)
 
 
-def _add_item(g: nx.MultiDiGraph, letter: Letter, item: Item, ln: str) -> None:
-    key = letter.key
+def _add_item(g: nx.MultiDiGraph, letter: Letter, f: ItemFacts, ln: str) -> None:
+    item = f.item
     inode = _node(
         g,
-        item_node(key, item.position),
+        f.node,
         ITEM,
         label=item.request,
         request=item.request,
         decision=item.decision,
         position=item.position,
-        letter=key,
-        int_id=item_int_id(key, item.position),
+        letter=letter.key,
+        int_id=f.int_id,
         original_request=item.original_request,
         authorized_portion=item.authorized_portion,
         decision_date=letter.dates.decision_date,
     )
     _edge(g, ln, inode, HAS_ITEM, position=item.position)
-    rn = _node(
-        g,
-        f"rationale:{key}/{item.position}",
-        RATIONALE,
-        label=item.rationale[:80],
-        text=item.rationale,
-    )
+    rn = _node(g, f.rationale_node, RATIONALE, label=item.rationale[:80], text=item.rationale)
     _edge(g, inode, rn, HAS_RATIONALE)
-    out = _node(g, f"outcome:{item.decision}", OUTCOME, label=item.decision)
+    out = _node(g, f.outcome_node, OUTCOME, label=item.decision)
     _edge(g, inode, out, DECIDED)
-
-    concepts = item_concepts(item)
-    vocab = load_vocabulary()
-    for rank, cid in enumerate(concepts.treatments):
-        _add_concept(g, vocab, cid)
+    for rank, cid in enumerate(f.treatments):
+        _add_concept(g, cid)
         _edge(g, inode, cid, REQUESTS, rank=rank)
-    for rid in concepts.regions:
-        _node(g, rid, REGION, label=concept_label(vocab, rid))
+    for rid, label in f.regions:
+        _node(g, rid, REGION, label=label)
         _edge(g, inode, rid, CONCERNS_REGION)
-    for by, cites in zip(
-        CITED_BY, (item.maximus_citations, item.claims_administrator_citations), strict=True
-    ):
-        for c in cites:
-            _add_citation(g, inode, c, by)
+    for c in f.citations:
+        _add_citation(g, inode, c)
 
 
-def concept_label(vocab: Vocabulary, cid: str) -> str:
-    """A vocabulary id's preferred label, else its id made readable (drug-library concepts)."""
-    concept = vocab.get(cid)
-    return concept.pref_label if concept else cid.split(":", 1)[-1].replace("-", " ")
-
-
-def _broader(vocab: Vocabulary, cid: str) -> tuple[str, ...]:
-    concept = vocab.get(cid)
-    if concept is not None:
-        return concept.broader
-    from .normalize import drug_classes
-
-    return drug_classes(cid)
-
-
-@dataclass(frozen=True)
-class ConceptFacts:
-    """A treatment concept as the graph shows it: label, broader concepts, category."""
-
-    id: str
-    label: str
-    parents: tuple[str, ...]  # broader concepts that are not themselves categories
-    category: str | None
-    category_label: str | None
-
-
-def concept_facts(cid: str, vocab: Vocabulary | None = None) -> ConceptFacts:
-    """What the graph records for one concept (the same for the graph and the query arrays)."""
-    vocab = vocab or load_vocabulary()
-    parents = tuple(p for p in _broader(vocab, cid) if vocab.category_of(p) != p)
-    cat = vocab.category_of(cid)
-    return ConceptFacts(
-        cid, concept_label(vocab, cid), parents, cat, concept_label(vocab, cat) if cat else None
-    )
-
-
-def _add_concept(g: nx.MultiDiGraph, vocab: Vocabulary, cid: str) -> None:
+def _add_concept(g: nx.MultiDiGraph, cid: str) -> None:
     """A treatment concept with its broader chain and its category."""
     if cid in g:
         return
-    f = concept_facts(cid, vocab)
+    f = concept_facts(cid)
     _node(g, cid, TREATMENT, label=f.label)
     for parent in f.parents:
-        _add_concept(g, vocab, parent)
+        _add_concept(g, parent)
         _edge(g, cid, parent, BROADER)
     if f.category:
         _node(g, f.category, CATEGORY, label=f.category_label)
         _edge(g, cid, f.category, IN_CATEGORY)
 
 
-@dataclass(frozen=True)
-class CitationFacts:
-    """One citation normalized: its source, document, edition, sections and pages."""
-
-    by: str  # maximus | claims_administrator
-    source_id: str
-    source_label: str
-    document_id: str
-    document_label: str
-    edition_id: str
-    edition_label: str
-    edition: str
-    year: int | None
-    sections: tuple[tuple[str, str], ...]  # (section id, label as cited)
-    pages: tuple[tuple[str, str, int], ...]  # (page id, label, page)
-
-
-def citation_facts(c: Citation, by: str) -> CitationFacts:
-    """What the graph records for one citation (the same for the graph and the query arrays)."""
-    from .normalize import normalize_guideline, normalize_section
-
-    ref = normalize_guideline(c.guideline, c.document, c.year)
-    edition = ref.edition or "unspecified"
-    ed = f"{ref.document_id}@{edition}"
-    return CitationFacts(
-        by,
-        ref.source_id,
-        c.guideline,
-        ref.document_id,
-        ref.label,
-        ed,
-        f"{ref.label} ({edition})",
-        edition,
-        c.year,
-        tuple((normalize_section(ref.document_id, s), s) for s in c.sections),
-        tuple((f"{ed}/p{p}", f"{ref.label} p.{p}", p) for p in c.pages),
-    )
-
-
-def _add_citation(g: nx.MultiDiGraph, inode: str, c: Citation, by: str) -> None:
-    f = citation_facts(c, by)
+def _add_citation(g: nx.MultiDiGraph, inode: str, f: CitationFacts) -> None:
+    by = f.by
     src = _node(g, f.source_id, SOURCE, label=f.source_label)
     doc = _node(g, f.document_id, DOCUMENT, label=f.document_label)
     _edge(g, doc, src, FROM_SOURCE)
@@ -323,7 +208,7 @@ def remove_letter(g: nx.MultiDiGraph, letter_key: str) -> None:
     ln = letter_node(letter_key)
     if ln not in g:
         return
-    owned = [ln, f"case:{letter_key}"]
+    owned = [ln, case_node(letter_key)]
     for _, v, k in list(g.out_edges(ln, keys=True)):
         if k == HAS_ITEM:
             owned.append(v)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -82,9 +82,6 @@ class Vocabulary:
 
     def concept(self, concept_id: str) -> Concept | None:
         """The concept with this id, None when the vocabulary has none (e.g. a library drug)."""
-        return self.concepts.get(concept_id)
-
-    def get(self, concept_id: str) -> Concept | None:
         return self.concepts.get(concept_id)
 
     def broader(self, concept_id: str) -> tuple[str, ...]:
@@ -237,10 +234,3 @@ def load_vocabulary() -> Vocabulary:
     for name in DATA_FILES:
         graph.parse(data=(data / name).read_text(encoding="utf-8"), format="turtle")
     return _build(graph)
-
-
-def unmapped_report(requests: Iterable[str]) -> list[str]:
-    """The requests that map to no treatment concept, in input order, to steer label additions."""
-    from kg.normalize import normalize_request  # local import: normalize depends on this module
-
-    return [r for r in requests if not normalize_request(r).treatments]

@@ -10,8 +10,10 @@ import bm25s
 import numpy as np
 import pytest
 
-import embeddings.lexical as lexical
+import embeddings.lexical.bm25 as bm25
 from embeddings import IndexCorruptError, IndexMismatchError, LexicalIndex, Tokenizer
+from embeddings.errors import DEFAULT_REBUILD_HINT
+from embeddings.lexical.index import ARRAYS
 
 TEXTS = {
     10: "The patient reports chronic low back pain radiating into the left leg.",
@@ -21,7 +23,7 @@ TEXTS = {
     14: "The knee was injected with a corticosteroid after conservative care failed.",
     -3: "Functional restoration program recommended to support a return to work.",
 }
-HINT = "run `imr-graph reindex`"
+HINT = "rebuild it with `tool reindex`"  # whatever the caller names
 WORDS = (
     "knee back pain therapy lumbar spine injection opioid tapered sedation mri cervical disc "
     "shoulder physical program restoration functional work surgery chronic acute request "
@@ -146,7 +148,7 @@ def _bm25s_ranking(texts: dict[int, str], query: str, k1: float = 1.5, b: float 
 @pytest.mark.parametrize("dense", [False, True])
 def test_scores_equal_a_fresh_bm25s_index(monkeypatch: pytest.MonkeyPatch, dense: bool) -> None:
     if dense:  # also through the dense rows of very common terms
-        monkeypatch.setattr(lexical, "_DENSE_MIN_DOCS", 0)
+        monkeypatch.setattr(bm25, "DENSE_MIN_DOCS", 0)
     texts = corpus(400)
     index = build(texts)
     index.rebuild()
@@ -210,7 +212,7 @@ def test_mmap_load_gives_identical_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dense: bool
 ) -> None:
     if dense:
-        monkeypatch.setattr(lexical, "_DENSE_MIN_DOCS", 0)
+        monkeypatch.setattr(bm25, "DENSE_MIN_DOCS", 0)
     index = build(corpus(500, seed=5))
     index.save(tmp_path)
     mapped = LexicalIndex.load(tmp_path, mmap=True)
@@ -244,29 +246,18 @@ def test_add_remove_after_mmap_load(tmp_path: Path) -> None:
     same_results(LexicalIndex.load(tmp_path, mmap=True), build(want | {-100: "okapi"}))
 
 
-def test_format_1_still_loads(tmp_path: Path) -> None:
-    path = tmp_path / "lexical.jsonl"
-    lines = [json.dumps({"format_version": 1, "count": len(TEXTS)})]
-    lines += [json.dumps({"id": i, "text": t}) for i, t in TEXTS.items()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    loaded = LexicalIndex.load(tmp_path, mmap=True)
-    same_results(loaded, build())
-    loaded.save(tmp_path)  # upgraded: format 2 written, the old file removed
-    assert not path.exists()
-    assert json.loads((tmp_path / "manifest.json").read_text())["format_version"] == 2
-    same_results(LexicalIndex.load(tmp_path), build())
+def test_format_1_is_refused_with_the_hint(tmp_path: Path) -> None:
+    build().save(tmp_path)
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"format_version": 1}))
+    _raises_corrupt(tmp_path, "format 1, which this version no longer reads")
 
 
-def test_damaged_format_1_raises(tmp_path: Path) -> None:
-    path = tmp_path / "lexical.jsonl"
-    header = json.dumps({"format_version": 1, "count": 2})
-    path.write_text(header + "\n" + json.dumps({"id": 1, "text": "knee"}) + "\n")
-    with pytest.raises(IndexCorruptError, match="header says 2") as info:
+def test_default_hint_is_neutral(tmp_path: Path) -> None:
+    with pytest.raises(IndexCorruptError) as info:
         LexicalIndex.load(tmp_path)
-    assert str(info.value).endswith(HINT)
-    path.write_text(header + "\n{broken\n")
-    with pytest.raises(IndexCorruptError, match="unreadable"):
-        LexicalIndex.load(tmp_path)
+    assert str(info.value).endswith(DEFAULT_REBUILD_HINT)
+    assert info.value.problem == f"no keyword index at {tmp_path} (manifest.json is missing)"
 
 
 def _raises_corrupt(folder: Path, match: str = "", hint: str = HINT, mmap: bool = True) -> None:
@@ -282,17 +273,17 @@ def test_missing_index_raises(tmp_path: Path) -> None:
 
 def _saved(folder: Path) -> dict[str, Path]:
     """Saved index whose every array is non-empty; name -> file."""
-    lexical_min = lexical._DENSE_MIN_DOCS
-    lexical._DENSE_MIN_DOCS = 0
+    lexical_min = bm25.DENSE_MIN_DOCS
+    bm25.DENSE_MIN_DOCS = 0
     try:
         build().save(folder)
     finally:
-        lexical._DENSE_MIN_DOCS = lexical_min
+        bm25.DENSE_MIN_DOCS = lexical_min
     files = json.loads((folder / "manifest.json").read_text())["files"]
     return {name: folder / file for name, file in files.items()}
 
 
-@pytest.mark.parametrize("name", list(lexical._ARRAYS))
+@pytest.mark.parametrize("name", list(ARRAYS))
 @pytest.mark.parametrize("mmap", [False, True])
 def test_truncated_or_missing_array_raises(tmp_path: Path, name: str, mmap: bool) -> None:
     path = _saved(tmp_path)[name]
@@ -348,7 +339,8 @@ def test_damaged_manifest_raises(tmp_path: Path) -> None:
 def test_another_tokenizer_is_a_mismatch(tmp_path: Path) -> None:
     build().save(tmp_path)
     with pytest.raises(IndexMismatchError, match="another tokenizer") as info:
-        LexicalIndex.load(tmp_path, Tokenizer(stemmer=lambda ws: [w[:4] for w in ws]))
+        stemmer = Tokenizer(stemmer=lambda ws: [w[:4] for w in ws])
+        LexicalIndex.load(tmp_path, stemmer, rebuild_hint=HINT)
     assert str(info.value).endswith(HINT)
     LexicalIndex.load(tmp_path, Tokenizer())  # the same behaviour is fine
 
@@ -365,3 +357,11 @@ def test_save_replaces_old_generations(tmp_path: Path) -> None:
     empty = LexicalIndex()
     empty.save(tmp_path / "empty")
     assert len(LexicalIndex.load(tmp_path / "empty", mmap=True)) == 0
+
+
+def test_vendored_stopwords_equal_bm25s() -> None:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    from embeddings.lexical import ENGLISH_STOPWORDS
+
+    assert frozenset(STOPWORDS_EN) == ENGLISH_STOPWORDS

@@ -9,6 +9,7 @@ import pytest
 
 from embeddings import (
     DEFAULT_MODEL_NAME,
+    MODEL_ENV,
     EmbeddingCache,
     Encoder,
     IndexMismatchError,
@@ -50,11 +51,14 @@ def test_construction_is_lazy() -> None:
 
 
 def test_model_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("IMR_GRAPH_MODEL", "all-MiniLM-L6-v2")
-    assert Encoder().model_name == DEFAULT_MODEL_NAME
-    monkeypatch.setenv("IMR_GRAPH_MODEL", "someone/other-model")
-    assert Encoder().model_name == "someone/other-model"
-    assert Encoder("all-MiniLM-L6-v2").model_name == DEFAULT_MODEL_NAME
+    monkeypatch.setenv("TOOL_MODEL", "all-MiniLM-L6-v2")
+    assert Encoder(model_env="TOOL_MODEL").model_name == DEFAULT_MODEL_NAME
+    monkeypatch.setenv("TOOL_MODEL", "someone/other-model")
+    assert Encoder(model_env="TOOL_MODEL").model_name == "someone/other-model"
+    assert Encoder("all-MiniLM-L6-v2", model_env="TOOL_MODEL").model_name == DEFAULT_MODEL_NAME
+    assert Encoder(model_env=None).model_name == DEFAULT_MODEL_NAME  # no variable read
+    monkeypatch.setenv(MODEL_ENV, "someone/third-model")  # the neutral default name
+    assert Encoder().model_name == "someone/third-model"
 
 
 def test_encode_shape_dtype_norm_order(encoder: Encoder, paragraph_vectors: np.ndarray) -> None:
@@ -106,7 +110,7 @@ def test_save_load_round_trip_and_mismatch(
     loaded = VectorIndex.load(tmp_path / "vec", encoder.model_name, encoder.dim)
     assert list(loaded.ids()) == list(index.ids())
     np.testing.assert_array_equal(loaded.reconstruct(14), paragraph_vectors[2])
-    with pytest.raises(IndexMismatchError, match="reindex"):
+    with pytest.raises(IndexMismatchError, match="all-mpnet-base-v2 .dim 768. is configured"):
         VectorIndex.load(tmp_path / "vec", "sentence-transformers/all-mpnet-base-v2", 768)
 
 

@@ -20,7 +20,8 @@ from embeddings import (
     set_threads,
     single_query_threads,
 )
-from embeddings.vector_index import IVF_MIN_TRAIN, IVF_SCAN
+from embeddings.errors import DEFAULT_REBUILD_HINT
+from embeddings.ivf import IVF_MIN_TRAIN, IVF_SCAN
 
 DIM = 16
 MODEL = "test/model"
@@ -44,11 +45,11 @@ def filled(kind: str, n: int = 50, **kw: object) -> VectorIndex:
     return index
 
 
-KINDS = ["flat", "ivf_sq8", "hnsw"]
+KINDS = ["flat", "ivf_sq8"]
 
 
 def atol(index: VectorIndex) -> float:
-    """Reconstruction tolerance: IVF-SQ8 stores 8-bit codes, the others float32."""
+    """Reconstruction tolerance: IVF-SQ8 stores 8-bit codes, exact float32."""
     return 2e-2 if index.index_type == "ivf_sq8" else 1e-6
 
 
@@ -150,11 +151,11 @@ def test_save_load_round_trip(tmp_path: Path, kind: str) -> None:
 def test_mismatch_message_names_both_models(tmp_path: Path) -> None:
     filled("flat").save(tmp_path)
     with pytest.raises(IndexMismatchError) as err:
-        VectorIndex.load(tmp_path, expected_model="other/model", expected_dim=384)
+        VectorIndex.load(tmp_path, "other/model", 384, rebuild_hint="run `tool reindex`")
     message = str(err.value)
     assert "\n" not in message
     assert "test/model (dim 16)" in message and "other/model (dim 384)" in message
-    assert "reindex" in message
+    assert message.endswith("; run `tool reindex`") and "reindex" not in err.value.problem
     with pytest.raises(IndexMismatchError):
         VectorIndex.load(tmp_path, expected_dim=17)
 
@@ -205,7 +206,7 @@ ops = st.lists(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=ops, kind=st.sampled_from(["flat", "ivf_sq8", "hnsw", "auto"]))
+@given(ops=ops, kind=st.sampled_from(["flat", "ivf_sq8", "auto"]))
 def test_ids_follow_reference_set(ops: list[tuple[str, set[int]]], kind: str) -> None:
     index = VectorIndex(DIM, MODEL, kind=kind, approx_threshold=15)  # type: ignore[arg-type]
     reference: dict[int, int] = {}  # id -> salt of its current vector
@@ -282,8 +283,8 @@ def test_ivf_lifecycle_with_mmap(tmp_path: Path) -> None:
     assert VectorIndex.load(tmp_path / "copy").ids().tolist() == mapped.ids().tolist()
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
-def test_mmap_load_then_write(tmp_path: Path, kind: str) -> None:
+def test_mmap_load_then_write(tmp_path: Path) -> None:
+    kind = "flat"
     index = filled(kind)
     index.save(tmp_path)
     mapped = VectorIndex.load(tmp_path, MODEL, DIM, mmap=True)
@@ -331,52 +332,20 @@ def test_ivf_unfilled_slots_and_retraining() -> None:
     assert found[0, 0] == 3
 
 
-def write_format1(folder: Path, kind: str, n: int = 30) -> np.ndarray:
-    """A store exactly as format 1 saved it (flat IndexIDMap2, or HNSWFlat + labels/dead)."""
-    folder.mkdir()
-    ids = np.arange(n, dtype=np.int64) * 2 + 5
-    vecs = unit_vectors(ids)
-    labels_file = None
-    if kind == "flat":
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(DIM))
-        index.add_with_ids(vecs, ids)
-        live = ids
-    else:
-        index = faiss.IndexHNSWFlat(DIM, 32, faiss.METRIC_INNER_PRODUCT)
-        index.add(vecs)
-        labels_file = "labels-abc.npz"
-        dead = np.array([0, 3], dtype=np.int64)
-        np.savez(folder / labels_file, labels=ids, dead=dead)
-        live = np.delete(ids, dead)
-    faiss.write_index(index, str(folder / "vectors-abc.faiss"))
-    manifest = {
-        "format_version": 1,
-        "model_name": MODEL,
-        "dim": DIM,
-        "index_type": kind,
-        "count": len(live),
-        "faiss_version": "1.9.0",
-        "numpy_version": "1.26.4",
-        "vectors_file": "vectors-abc.faiss",
-        "labels_file": labels_file,
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return live
-
-
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
-@pytest.mark.parametrize("mmap", [False, True])
-def test_format1_stores_still_open(tmp_path: Path, kind: str, mmap: bool) -> None:
-    live = write_format1(tmp_path / "old", kind)
-    index = VectorIndex.load(tmp_path / "old", MODEL, DIM, mmap=mmap)
-    assert index.index_type == kind and index.ids().tolist() == live.tolist()
-    _, found = index.search(unit_vectors(live), 1)
-    assert found[:, 0].tolist() == live.tolist()
-    index.add([1], unit_vectors([1]))
-    index.compact()  # under "auto" a small store becomes exact
-    assert index.index_type == "flat" and 1 in index and len(index) == len(live) + 1
-    index.save(tmp_path / "new")
-    assert read_manifest(tmp_path / "new").format_version == 2
+@pytest.mark.parametrize("kind", KINDS)
+def test_old_or_newer_format_is_refused_with_the_callers_hint(tmp_path: Path, kind: str) -> None:
+    filled(kind).save(tmp_path)
+    path = tmp_path / "manifest.json"
+    good = json.loads(path.read_text())
+    path.write_text(json.dumps(good | {"format_version": 1}))
+    hint = "run `tool reindex`"
+    with pytest.raises(IndexCorruptError, match="format 1, which this version no longer") as err:
+        VectorIndex.load(tmp_path, MODEL, DIM, rebuild_hint=hint)
+    assert str(err.value).endswith(hint) and "\n" not in str(err.value)
+    path.write_text(json.dumps(good | {"format_version": 3}))
+    with pytest.raises(IndexCorruptError, match="newer than this version reads") as err:
+        VectorIndex.load(tmp_path, MODEL, DIM)
+    assert str(err.value).endswith(DEFAULT_REBUILD_HINT)
 
 
 def test_ivf_ids_follow_reference_under_random_ops() -> None:

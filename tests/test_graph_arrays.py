@@ -160,14 +160,15 @@ def test_concept_section_sums_equal_gathering_the_items(arrays: GraphArrays, dat
     assert np.array_equal(got > 0, want > 1e-9)  # no residue of emptied sections
 
 
-def test_format_1_arrays_gain_their_concept_sums_on_load(arrays: GraphArrays, tmp_path: Path):
+def test_an_older_arrays_format_is_refused_with_the_remedy(arrays: GraphArrays, tmp_path: Path):
     folder = tmp_path / "graph"
     arrays.save(folder)
     doc = json.loads((folder / "tables.json").read_text())
     (folder / "tables.json").write_text(json.dumps({**doc, "format": 1}))
-    for name in ("concept_secs_ptr", "concept_secs_idx", "concept_secs_n", "concept_secs_split"):
-        (folder / f"{name}.npy").unlink()
-    _same(GraphArrays.load(folder), arrays)
+    with pytest.raises(
+        ValueError, match=r"format 1, this imr-graph reads 2: run `imr-graph reindex`"
+    ):
+        GraphArrays.load(folder)
 
 
 def test_save_and_memory_mapped_load_round_trip(arrays: GraphArrays, tmp_path: Path) -> None:
@@ -249,9 +250,15 @@ def test_filters_agree_with_graph_walks(arrays: GraphArrays, graph, f: Filters) 
     assert mask is not None
     got = {_node(arrays, i) for i in np.flatnonzero(mask)}
     want = {n for n, d in graph.nodes(data=True) if d["kind"] == G.ITEM and _passes(graph, n, f)}
-    assert got == want
     if arrays.n > 100:  # with the real letters every filter keeps some items and drops some
         assert 0 < len(want) < arrays.n
+    elif not want or len(want) == arrays.n:
+        assert got == want
+        pytest.skip(
+            f"{'no' if not want else 'every'} item of the {arrays.n} sample items passes "
+            "this filter: nothing to tell a right filter from a wrong one (set IMR_GRAPH_SHARED)"
+        )
+    assert got == want
 
 
 def test_excluding_letters(arrays: GraphArrays) -> None:

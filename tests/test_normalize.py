@@ -214,8 +214,8 @@ def test_mtus_chronic_pain_editions_are_one_document():
     new = normalize_guideline("MTUS", "Chronic Pain Medical Treatment", 2016)
     assert old.document_id == new.document_id == "gdoc:mtus-chronic-pain"
     assert (old.edition, new.edition) == ("2009", "2016")
-    assert old.edition_id == "gdoc:mtus-chronic-pain-2009"
-    assert new.edition_id == "gdoc:mtus-chronic-pain-2016"
+    assert old.edition_concept == "gdoc:mtus-chronic-pain-2009"
+    assert new.edition_concept == "gdoc:mtus-chronic-pain-2016"
     assert normalize_guideline("MTUS", "Chronic Pain Medical Treatment", 2009).edition == "2009"
     assert isinstance(old, GuidelineRef) and old.source_id == "gsrc:mtus"
 
@@ -224,7 +224,8 @@ def test_mtus_acoem_chapters_get_their_only_edition():
     ref = normalize_guideline("MTUS", "Low Back Complaints", None)
     assert (ref.document_id, ref.edition) == ("gdoc:mtus-low-back", "2004")
     assert (
-        normalize_guideline("MTUS", "Elbow Complaints", 2007).edition_id == "gdoc:mtus-elbow-2007"
+        normalize_guideline("MTUS", "Elbow Complaints", 2007).edition_concept
+        == "gdoc:mtus-elbow-2007"
     )
 
 
@@ -287,7 +288,10 @@ def test_unknown_and_empty_documents_get_stable_slugs():
         "gdoc:other-fda"
     )
     odd = normalize_guideline("MTUS", "Some New Chapter", 2018)
-    assert (odd.document_id, odd.edition_id) == ("gdoc:mtus-some-new", "gdoc:mtus-some-new-2018")
+    assert (odd.document_id, odd.edition_concept) == (
+        "gdoc:mtus-some-new",
+        "gdoc:mtus-some-new-2018",
+    )
 
 
 def test_sections_fold_case_punctuation_plural_and_order():

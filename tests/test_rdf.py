@@ -14,6 +14,7 @@ from rdflib.namespace import XSD
 
 from imr_graph.cli import main
 from imr_graph.letters.parse import parse_file
+from imr_graph.rdf import store_triples
 from imr_graph.store.sqlite import Store
 from kg import rdf
 
@@ -54,7 +55,7 @@ def any_store(request: pytest.FixtureRequest) -> Store:
 
 
 def _export(store: Store, fmt: str = "nt", base: str = rdf.DEFAULT_BASE) -> bytes:
-    return rdf.export_bytes(rdf.store_triples(store, base), fmt, base)
+    return rdf.export_bytes(store_triples(store, base), fmt, base)
 
 
 def _rdflib_fmt(fmt: str) -> str:
@@ -105,12 +106,12 @@ def test_nt_is_sorted_and_unique(sample_store: Store) -> None:
 
 
 def test_export_conforms_to_shapes(any_store: Store) -> None:
-    conforms, violations = rdf.validate_graph(rdf.to_rdflib(rdf.store_triples(any_store)))
+    conforms, violations = rdf.validate_graph(rdf.to_rdflib(store_triples(any_store)))
     assert conforms, [v.to_json() for v in violations[:5]]
 
 
 def _sample_graph(store: Store) -> Graph:
-    return rdf.to_rdflib(rdf.store_triples(store))
+    return rdf.to_rdflib(store_triples(store))
 
 
 def _an_item(g: Graph) -> URIRef:
@@ -154,7 +155,7 @@ def test_shapes_catch_citation_without_document_and_string_dates(sample_store: S
 
 
 def test_dates_are_xsd_date(real_store: Store) -> None:
-    g = rdf.to_rdflib(rdf.store_triples(real_store))
+    g = rdf.to_rdflib(store_triples(real_store))
     issued = list(g.objects(None, URIRef("http://purl.org/dc/terms/issued")))
     assert issued and all(o.datatype == XSD.date for o in issued)
     with_date = sum(1 for x in real_store.letters().values() if x.dates.decision_date)
@@ -192,7 +193,7 @@ def test_every_class_and_property_of_the_export_is_in_the_ontology(any_store: St
     ont = rdf.load_ontology()
     declared = {str(s) for s in ont.subjects(RDF.type, None)}
     used_props, used_classes = set(), set()
-    for _s, p, o in rdf.store_triples(any_store):
+    for _s, p, o in store_triples(any_store):
         used_props.add(p)
         if p == rdf.TYPE:
             used_classes.add(o)
@@ -246,7 +247,7 @@ def test_odd_letter_keys_make_valid_iris(sample_store: Store) -> None:
 
 
 def test_sparql_counts_match_the_store(any_store: Store) -> None:
-    st = rdf.oxigraph_store(rdf.store_triples(any_store))
+    st = rdf.oxigraph_store(store_triples(any_store))
     text = (REPO / "imr_graph" / "queries" / "counts.rq").read_text()
     names, rows = rdf.run_query(st, text)
     got = dict(zip(names, rows[0], strict=True))
@@ -256,7 +257,7 @@ def test_sparql_counts_match_the_store(any_store: Store) -> None:
 
 
 def test_shipped_queries_run(real_store: Store) -> None:
-    st = rdf.oxigraph_store(rdf.store_triples(real_store))
+    st = rdf.oxigraph_store(store_triples(real_store))
     for q in sorted((REPO / "imr_graph" / "queries").glob("*.rq")):
         names, rows = rdf.run_query(st, q.read_text())
         assert names, q.name
@@ -281,11 +282,24 @@ def test_mtus_page_query_matches_the_letters(sample_store: Store) -> None:
                 if c.guideline == "MTUS" and 113 in c.pages:
                     want[(letter.key, it.position)] += 1
     assert want, "the samples cite MTUS p.113"
-    st = rdf.oxigraph_store(rdf.store_triples(sample_store))
+    st = rdf.oxigraph_store(store_triples(sample_store))
     q = (REPO / "imr_graph" / "queries" / "letters_citing_mtus_page.rq").read_text()
     names, rows = rdf.run_query(st, q)
     got = Counter((r[names.index("letter")], r[names.index("position")]) for r in rows)
     assert got == want
+
+
+def test_parameters_are_bound_as_terms_never_spliced(sample_store: Store) -> None:
+    st = rdf.oxigraph_store(store_triples(sample_store))
+    q = (REPO / "imr_graph" / "queries" / "letters_citing_mtus_page.rq").read_text()
+    _, default = rdf.run_query(st, q)
+    names, rows = rdf.run_query(st, q, {"page": 113})
+    assert rows == default and {r[names.index("page")] for r in rows} == {113}
+    # a value that would break out of a spliced query is only a string that matches nothing
+    hostile = '1 } } ; DROP ALL ; SELECT * WHERE { ?s ?p "x\\" '
+    assert rdf.run_query(st, q, {"page": hostile}) == (names, [])
+    with pytest.raises(ValueError, match=r"no `VALUES \?nope"):
+        rdf.run_query(st, q, {"nope": 1})
 
 
 # ---- CLI ------------------------------------------------------------------------------------

@@ -1,219 +1,344 @@
-"""kill -9 an ingest at random moments; the store must open consistent and a re-ingest finish it.
+"""kill -9 at every commit and save boundary of ingest, remove and reindex; nothing is lost.
 
-Each round runs `python -m imr_graph.cli ingest` in a subprocess on a fresh store and SIGKILLs it
-after a delay drawn (stratified, seeded) across the whole run: start-up and model load, parsing,
-embedding, the SQL commits and the index saves. After the kill:
+Each case runs one real `imr-graph` command in its own process with $IMR_GRAPH_CRASH_AT naming a
+crash point (imr_graph/store/faults.py), so the kill lands at that state on any machine, fast or
+busy, with the bundled sample letters alone. After the kill:
 
-- the SQL store opens and passes every SQL/graph check (no letter half in: a letter's row and
-  all its items, or nothing), and only whole letters of the input are in it;
-- if an index state file exists, the index set it names loads (saves are atomic);
-- opening the indexes repairs them and then everything agrees (`check_store` all OK);
-- a second ingest completes the store to exactly what an uninterrupted ingest produces.
+- the child died by SIGKILL (the point was reached: no kill that misses passes unnoticed);
+- the store opens and `check` passes, or finds exactly the indexes behind the store (which the
+  next open repairs), and the index files it points at load;
+- the SQL store holds the state before the command or after it, never a part of it;
+- rerunning the command, then opening the indexes as any query does, converges to the state of
+  an uninterrupted run: same letters, item ids, generation, index contents and search answers.
 
-Rounds: --no-index on the real letters (three SQL commits of 64, 64, 17 letters), and full
-indexing on a 25-letter subset with a cold embedding cache (kills land mostly in embedding) or
-a warm one (kills land in the commit and the index save). Without ../shared the bundled sample
-letters are used.
+A randomized soak (kill points and pass numbers drawn at random, real letters when ../shared is
+there) is marked `slow` and runs only with `pytest -m slow`.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import crash_child
+import numpy as np
 import pytest
-from corpus_paths import REPO, SAMPLE_DIR, shared_dir
+from click.testing import CliRunner
+from corpus_paths import REPO, SAMPLE_DIR
 
 from embeddings import Encoder
-from imr_graph.index.indexes import STATE_FILE, Indexes, _read_state, load_files
+from imr_graph.cli import main
+from imr_graph.config import shared_letter_paths
+from imr_graph.errors import StoreError
+from imr_graph.index.files import load_files
+from imr_graph.index.indexes import Indexes
+from imr_graph.query.search import search
 from imr_graph.store.check import check_store
-from imr_graph.store.ingest import ingest
+from imr_graph.store.faults import CRASH_ENV, POINTS, crash_point
 from imr_graph.store.sqlite import Store
 
-NO_INDEX_ROUNDS = 12
-FULL_ROUNDS = 12
-SEED = int(os.environ.get("IMR_GRAPH_CRASH_SEED", "20240611"))
+KILLED = -signal.SIGKILL
+FIRST = "000_a6fb61ff4979abe4"
+BEHIND = {"generation", "rationale_vectors", "request_vectors", "lexical", "query_arrays"}
+SAVE = ("save.rationales", "save.requests", "save.lexical", "save.arrays")
+SWAP = ("save.swapped", "save.pruned")
+QUERIES = ("opioid weaning for chronic low back pain", "physical therapy visits after surgery")
 
 
-def _letters(tmp: Path) -> tuple[list[Path], Path]:
-    """(all letters, folder with a subset for the indexed rounds)."""
-    shared = shared_dir()
-    pdfs = sorted((shared / "data/external/dwc-imr-letters-imrcrawler/pdf").glob("*.pdf"))
-    texts = sorted((shared / "letters").glob("*.txt"))
-    sub = tmp / "subset"
-    sub.mkdir()
-    if not pdfs:
-        for p in sorted(SAMPLE_DIR.glob("*.txt")):
-            shutil.copy(p, sub / p.name)
-        return [SAMPLE_DIR], sub
-    for p in [*pdfs[6::7], *texts]:
-        shutil.copy(p, sub / p.name)
-    return [*pdfs, *texts], sub
+@dataclass(frozen=True)
+class Case:
+    """One kill: the command, where it dies, and what the store must show right after."""
+
+    command: str  # ingest | remove | reindex
+    crash_at: str  # NAME or NAME#N
+    sql: str  # "before" | "after": the SQL state the kill must leave
+    indexes: str  # "in step" | "behind"
+
+    @property
+    def id(self) -> str:
+        return f"{self.command}@{self.crash_at}"
 
 
-def _cli(paths: list[Path], store: Path, no_index: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "imr_graph.cli", "ingest", *map(str, paths)]
-    cmd += ["--store", str(store), "--json"]
-    return cmd + (["--no-index"] if no_index else [])
+# A fresh ingest saves an empty index set when it first opens the indexes (save #1), so the
+# ingest's own save is pass #2 of each save point.
+CASES = [
+    Case("ingest", "ingest.embedded", "before", "in step"),
+    Case("ingest", "put.uncommitted", "before", "in step"),
+    Case("ingest", "put.committed", "after", "behind"),
+    Case("ingest", "ingest.applied", "after", "behind"),
+    *(Case("ingest", f"{p}#2", "after", "behind") for p in SAVE),
+    *(Case("ingest", f"{p}#2", "after", "in step") for p in SWAP),
+    Case("remove", "remove.uncommitted", "before", "in step"),
+    Case("remove", "remove.committed", "after", "behind"),
+    *(Case("remove", p, "after", "behind") for p in SAVE),
+    *(Case("remove", p, "after", "in step") for p in SWAP),
+    Case("reindex", "reindex.embedded", "before", "in step"),
+    *(Case("reindex", p, "before", "in step") for p in (*SAVE, *SWAP)),
+]
 
 
-def _run(cmd: list[str], kill_after: float | None) -> tuple[float, int]:
-    env = {**os.environ, "IMR_GRAPH_LOCK_TIMEOUT": "5"}
-    t0 = time.monotonic()
-    proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    if kill_after is None:
-        rc = proc.wait(timeout=300)
-        return time.monotonic() - t0, rc
-    try:
-        rc = proc.wait(timeout=kill_after)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        rc = proc.wait()
-    return time.monotonic() - t0, rc
+def _argv(command: str, store: Path) -> list[str]:
+    if command == "ingest":
+        return ["ingest", str(SAMPLE_DIR), "--store", str(store), "--json"]
+    if command == "remove":
+        return ["remove", FIRST, "--store", str(store), "--json"]
+    return ["reindex", "--store", str(store), "--json"]
 
 
-def _snapshot(store_dir: Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+def _sql_state(store_dir: Path) -> dict:
+    """What the SQL store holds: generation, and per letter its content hash and item ids."""
     with Store.open(store_dir, create=False) as s:
         items: dict[str, list[int]] = {}
         for iid, key, *_ in s.item_rows():
             items.setdefault(key, []).append(iid)
-        return {k: (x.sha256, tuple(sorted(items.get(k, [])))) for k, x in s.letters().items()}
+        letters = {k: (x.sha256, tuple(sorted(items.get(k, [])))) for k, x in s.letters().items()}
+        return {"generation": s.generation, "letters": letters}
 
 
-def _assert_after_kill(store_dir: Path, full: dict, encoder: Encoder | None) -> str:
-    """Check the killed store; returns what was in it (letters, index generation)."""
-    if not (store_dir / "store.sqlite").exists():
-        return "no store yet"  # killed before the store was created: nothing in
-    sql_checks = check_store(store_dir, indexes=False)
-    assert all(c.ok for c in sql_checks), [c for c in sql_checks if not c.ok]
-    # only whole letters of the input: same content and the same item ids as a full ingest
-    snap = _snapshot(store_dir)
-    for key, got in snap.items():
-        assert got == full[key], key
-    if encoder is None:
-        return f"{len(snap)} letters"
-    with Store.open(store_dir, create=False) as store:
-        state = _read_state(store.path / "index")
-        if state is not None:
-            load_files(store)  # an index state that exists names a complete set of files
-        else:
-            assert not (store.path / "index" / STATE_FILE).exists()
-        behind = state is None or state["generation"] != store.generation
-        Indexes.open(store, encoder)  # repairs when behind
-    checks = check_store(store_dir)
-    assert all(c.ok for c in checks), [c for c in checks if not c.ok]
-    return f"{len(snap)} letters, indexes {'behind' if behind else 'in step'}"
+def _index_state(store_dir: Path, encoder: Encoder) -> dict:
+    """What the search indexes hold and answer, as a reader that opens them sees it."""
+    with Store.open(store_dir, create=False) as s:
+        idx = Indexes.open(s, encoder)  # repairs when behind, as every query does
+        answers = {
+            (q, mode): [(h.item_id, round(h.score, 4)) for h in search(s, q, 5, mode, idx)]
+            for q in QUERIES
+            for mode in ("dense", "lexical")
+        }
+        return {
+            "generation": idx.generation,
+            "rationale_windows": sorted(int(i) for i in idx.rationales.ids()),
+            "requests": sorted(int(i) for i in idx.requests.ids()),
+            "lexical": sorted(int(i) for i in idx.lexical.ids()),
+            "arrays": np.asarray(idx.arrays.item_ids).tolist(),
+            "answers": answers,
+            "model": s.meta("model"),
+        }
 
 
-def _complete(store_dir: Path, paths: list[Path], full: dict, encoder: Encoder | None) -> None:
-    with Store.open(store_dir) as store:
-        idx = Indexes.open(store, encoder) if encoder is not None else None
-        report = ingest(store, paths, idx)
-        assert not report.failed, report.failed
-    assert _snapshot(store_dir) == full
-    checks = check_store(store_dir, indexes=encoder is not None)
-    assert all(c.ok for c in checks), [c for c in checks if not c.ok]
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    return Encoder()
 
 
-def _delays(rng: random.Random, n: int, lo: float, hi: float) -> list[float]:
-    """Stratified: one delay in each of n equal slices of [lo, hi], shuffled."""
-    out = [lo + (hi - lo) * (i + rng.random()) / n for i in range(n)]
-    rng.shuffle(out)
+@pytest.fixture(scope="module")
+def states(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> dict[str, Path]:
+    """Stores each command starts from and ends at, made by uninterrupted child processes."""
+    root = tmp_path_factory.mktemp("crash")
+    out: dict[str, Path] = {}
+    full = root / "full"
+    assert crash_child.run(_argv("ingest", full), root / "ingest.log") == 0
+    out["ingest:before"] = root / "empty"
+    out["ingest:after"] = full
+    for command in ("remove", "reindex"):
+        d = root / command
+        shutil.copytree(full, d)
+        assert crash_child.run(_argv(command, d), root / f"{command}.log") == 0
+        out[f"{command}:before"] = full
+        out[f"{command}:after"] = d
+    for d in (full, out["remove:after"], out["reindex:after"]):
+        assert all(c.ok for c in check_store(d)), check_store(d)
+    with Store.open(full, create=False) as s:
+        assert s.counts() == {"letters": 5, "items": 16, "upheld": 14, "overturned": 2}
     return out
 
 
-def test_kill_9_during_ingest_leaves_a_consistent_store(tmp_path: Path) -> None:
-    rng = random.Random(SEED)
-    all_paths, subset = _letters(tmp_path)
-    encoder = Encoder()
-
-    # Reference runs, uninterrupted: what the store must become, and how long each kind takes.
-    ref_all = tmp_path / "ref_all"
-    t_noindex, rc = _run(_cli(all_paths, ref_all, no_index=True), None)
-    assert rc == 0
-    ref_sub = tmp_path / "ref_sub"
-    t_cold, rc = _run(_cli([subset], ref_sub, no_index=False), None)
-    assert rc == 0
-    full_all, full_sub = _snapshot(ref_all), _snapshot(ref_sub)
-    assert all(c.ok for c in check_store(ref_sub))
-    warm_cache = ref_sub / "embedding_cache.sqlite"
-
-    killed = 0
-    log = []
-    for n, delay in enumerate(_delays(rng, NO_INDEX_ROUNDS, 0.2, t_noindex * 0.98)):
-        d = tmp_path / f"noindex{n}"
-        took, rc = _run(_cli(all_paths, d, no_index=True), delay)
-        killed += rc == -signal.SIGKILL
-        log.append(("no-index", round(delay, 2), rc, _assert_after_kill(d, full_all, None)))
-        _complete(d, all_paths, full_all, None)
-        shutil.rmtree(d)
-
-    cold = _delays(rng, FULL_ROUNDS // 2, 0.3, t_cold * 1.05)
-    warm_total = None
-    for n in range(FULL_ROUNDS):
-        d = tmp_path / f"full{n}"
+def _start(case: Case, states: dict[str, Path], where: Path) -> Path:
+    d = where / "store"
+    if case.command != "ingest":
+        shutil.copytree(states[f"{case.command}:before"], d)
+    elif case.crash_at != "ingest.embedded":
+        # a warm embedding cache saves the model's time; the kill after embedding starts cold
         d.mkdir()
-        is_warm = n % 2 == 1
-        if is_warm:
-            shutil.copy(warm_cache, d / "embedding_cache.sqlite")
-            if warm_total is None:  # how long an uninterrupted warm run takes
-                warm_total, rc = _run(_cli([subset], d, no_index=False), None)
-                assert rc == 0
-                shutil.rmtree(d)
-                d.mkdir()
-                shutil.copy(warm_cache, d / "embedding_cache.sqlite")
-                warm = _delays(rng, FULL_ROUNDS // 2, 0.3, warm_total * 1.05)
-            delay = warm.pop()
-        else:
-            delay = cold.pop()
-        took, rc = _run(_cli([subset], d, no_index=False), delay)
-        killed += rc == -signal.SIGKILL
-        found = _assert_after_kill(d, full_sub, encoder)
-        log.append(("warm" if is_warm else "cold", round(delay, 2), rc, found))
-        _complete(d, [subset], full_sub, encoder)
-        shutil.rmtree(d)
-
-    print(f"\nreference: no-index {t_noindex:.1f}s, cold {t_cold:.1f}s, warm {warm_total:.1f}s")
-    print("rounds (kind, kill delay s, rc, found after the kill):")
-    for row in log:
-        print("  ", row)
-    assert killed >= 20, log
+        shutil.copy(states["ingest:after"] / "embedding_cache.sqlite", d)
+    return d
 
 
-@pytest.mark.parametrize("phase", ["commit", "save"])
-def test_kill_between_commit_and_index_save_is_repaired(
-    tmp_path: Path, phase: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Deterministic version of the window the random kills aim at, in one process."""
-    encoder = Encoder()
-    store = Store.open(tmp_path / "store")
-    idx = Indexes.open(store, encoder)
-
-    class Crash(BaseException):
-        pass
-
-    def boom(*a: object, **k: object) -> None:
-        raise Crash
-
-    if phase == "commit":
-        monkeypatch.setattr(Indexes, "apply", boom)  # dies right after the SQL commit
+def _assert_right_after_kill(d: Path, case: Case, states: dict[str, Path]) -> None:
+    assert (d / "store.sqlite").exists()
+    with Store.open(d, create=False):
+        pass  # the store opens
+    want = states[f"{case.command}:{case.sql}"]
+    if case.command == "ingest" and case.sql == "before":
+        assert _sql_state(d)["letters"] == {}
     else:
-        monkeypatch.setattr(type(idx.lexical), "save", boom)  # dies half-way through a save
-    with pytest.raises(Crash):
-        ingest(store, [SAMPLE_DIR], idx)
-    store.close()
-    monkeypatch.undo()
-    checks = check_store(tmp_path / "store")
-    assert not next(c for c in checks if c.name == "generation").ok
-    assert all(c.ok for c in checks if c.name in ("letters", "graph", "indexes"))
-    with Store.open(tmp_path / "store") as s2:
-        Indexes.open(s2, encoder)
-    assert all(c.ok for c in check_store(tmp_path / "store"))
+        assert _sql_state(d) == _sql_state(want)  # whole commits only
+    checks = check_store(d)
+    failed = {c.name for c in checks if not c.ok}
+    assert next(c for c in checks if c.name == "indexes").ok  # the files it points at load
+    if case.indexes == "in step":
+        assert not failed, [c for c in checks if not c.ok]
+    else:
+        assert failed == BEHIND, [c for c in checks if not c.ok]
+        gen = next(c for c in checks if c.name == "generation")
+        assert re.search(r"indexes reflect generation \d+, store is at \d+", gen.reason)
+        with Store.open(d, create=False) as s:
+            with pytest.raises(StoreError, match="behind the store"):
+                Indexes.open(s, repair=False)  # a reader that may not repair is told so
+            load_files(s)  # the set indexes.json names is whole
+
+
+def _rerun(case: Case, d: Path) -> None:
+    """The user runs the same command again (in this process: the model is loaded once)."""
+    res = CliRunner().invoke(main, _argv(case.command, d))
+    if case.command == "remove" and case.sql == "after":
+        # the letter is already gone: one line that says so, not a traceback
+        assert res.exit_code == 1
+        assert res.output.strip().splitlines() == [f"imr-graph: error: no letter '{FIRST}' in {d}"]
+    else:
+        assert res.exit_code == 0, res.output
+
+
+_REF_INDEX: dict[Path, dict] = {}
+
+
+def _assert_converged(d: Path, case: Case, states: dict[str, Path], encoder: Encoder) -> None:
+    ref = states[f"{case.command}:after"]
+    assert _sql_state(d) == _sql_state(ref)
+    if ref not in _REF_INDEX:
+        _REF_INDEX[ref] = _index_state(ref, encoder)
+    assert _index_state(d, encoder) == _REF_INDEX[ref]
+    assert all(c.ok for c in check_store(d)), check_store(d)
+    if case.crash_at.split("#")[0] != "save.swapped":  # see the xfail test below
+        folders = [p.name for p in (d / "index").iterdir() if p.is_dir()]
+        assert len(folders) == 1, folders  # a crashed save's half-written folder is cleaned up
+
+
+def test_every_crash_point_is_called_and_tested() -> None:
+    called = set()
+    for f in (REPO / "imr_graph").rglob("*.py"):
+        called |= set(re.findall(r'crash_point\("([^"]+)"\)', f.read_text()))
+    assert called == set(POINTS)
+    tested = {c.crash_at.split("#")[0] for c in CASES}
+    assert tested == set(POINTS)
+    assert {c.command for c in CASES} == {"ingest", "remove", "reindex"}
+
+
+def test_a_bad_crash_point_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CRASH_ENV, raising=False)
+    crash_point("put.committed")  # unset: nothing happens
+    monkeypatch.setenv(CRASH_ENV, "put.comitted")
+    with pytest.raises(StoreError, match=r"names no crash point.*or unset it") as info:
+        crash_point("put.committed")
+    assert "\n" not in str(info.value)
+    monkeypatch.setenv(CRASH_ENV, "put.committed#0")
+    with pytest.raises(StoreError, match="names no crash point"):
+        crash_point("put.committed")
+    monkeypatch.setenv(CRASH_ENV, "put.committed#99")
+    crash_point("put.committed")  # another pass: nothing happens
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_kill_at_crash_point(
+    case: Case, states: dict[str, Path], encoder: Encoder, tmp_path: Path
+) -> None:
+    d = _start(case, states, tmp_path)
+    rc = crash_child.run(_argv(case.command, d), tmp_path / "child.log", crash_at=case.crash_at)
+    assert rc == KILLED, (rc, (tmp_path / "child.log").read_text()[-2000:])
+    _assert_right_after_kill(d, case, states)
+    _rerun(case, d)
+    _assert_converged(d, case, states, encoder)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="product gap: killed between the index pointer swap and the pruning, the previous "
+    "index folder stays on disk until some later command saves the indexes again (a rerun "
+    "finds everything in step and saves nothing); Indexes.open could prune unnamed folders",
+)
+def test_a_save_killed_after_its_swap_leaves_no_old_folder_after_a_rerun(
+    states: dict[str, Path], tmp_path: Path
+) -> None:
+    case = Case("remove", "save.swapped", "after", "in step")
+    d = _start(case, states, tmp_path)
+    assert crash_child.run(_argv("remove", d), tmp_path / "log", crash_at=case.crash_at) == KILLED
+    _rerun(case, d)
+    with Store.open(d, create=False) as s:
+        Indexes.open(s)
+    folders = [p.name for p in (d / "index").iterdir() if p.is_dir()]
+    assert len(folders) == 1, folders
+
+
+def test_kill_through_the_real_entry_point(
+    states: dict[str, Path], encoder: Encoder, tmp_path: Path
+) -> None:
+    """`python -m imr_graph.cli` itself, killed after its commit, exits by SIGKILL."""
+    case = Case("ingest", "put.committed", "after", "behind")
+    d = tmp_path / "store"
+    env = {**os.environ, CRASH_ENV: case.crash_at, "IMR_GRAPH_LOCK_TIMEOUT": "5"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "imr_graph.cli", *_argv("ingest", d)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == KILLED, proc.stderr[-2000:]
+    assert proc.stdout == ""  # killed before it could report
+    _assert_right_after_kill(d, case, states)
+    _rerun(case, d)
+    _assert_converged(d, case, states, encoder)
+
+
+# ---- randomized soak (slow) -------------------------------------------------------------
+
+SOAK_ROUNDS = int(os.environ.get("IMR_GRAPH_SOAK_ROUNDS", "12"))
+SOAK_SEED = int(os.environ.get("IMR_GRAPH_CRASH_SEED", "20240611"))
+
+
+@pytest.mark.slow
+def test_randomized_kill_soak(tmp_path: Path, encoder: Encoder) -> None:
+    """Random commands, crash points and pass numbers on the real letters (else the sample)."""
+    rng = random.Random(SOAK_SEED)
+    letters = shared_letter_paths() or sorted(SAMPLE_DIR.glob("*.txt"))
+    src = tmp_path / "letters"
+    src.mkdir()
+    for p in letters:
+        shutil.copy(p, src / p.name)
+    ref = tmp_path / "ref"
+    assert crash_child.run(["ingest", str(src), "--store", str(ref), "--json"], tmp_path / "r") == 0
+    ref_sql = _sql_state(ref)
+    keys = sorted(ref_sql["letters"])
+    log = []
+    for n in range(SOAK_ROUNDS):
+        d = tmp_path / f"round{n}"
+        command = rng.choice(["ingest", "ingest", "remove", "reindex"])
+        if command == "ingest":
+            d.mkdir()  # a warm embedding cache, so that the rounds go by quickly
+            shutil.copy(ref / "embedding_cache.sqlite", d / "embedding_cache.sqlite")
+            argv = ["ingest", str(src), "--store", str(d), "--json"]
+        else:
+            shutil.copytree(ref, d)
+            victim = rng.choice(keys)
+            argv = (
+                ["remove", victim, "--store", str(d)]
+                if command == "remove"
+                else ["reindex", "--store", str(d)]
+            )
+        at = f"{rng.choice(POINTS)}#{rng.randint(1, 3)}"
+        rc = crash_child.run(argv, tmp_path / f"round{n}.log", crash_at=at)
+        assert rc in (0, KILLED), (command, at, rc)
+        log.append((command, at, "killed" if rc == KILLED else "completed"))
+        sql_checks = check_store(d, indexes=False)
+        assert all(c.ok for c in sql_checks), (command, at, sql_checks)
+        got = _sql_state(d)["letters"]
+        assert all(got[k] == ref_sql["letters"][k] for k in got), (command, at)  # whole letters
+        res = CliRunner().invoke(main, argv)  # the rerun
+        assert res.exit_code in (0, 1), res.output
+        with Store.open(d, create=False) as s:
+            Indexes.open(s, encoder)
+        assert all(c.ok for c in check_store(d)), (command, at, check_store(d))
+        want = dict(ref_sql["letters"])
+        if command == "remove":
+            want.pop(argv[1])
+        assert _sql_state(d)["letters"] == want, (command, at)
+        shutil.rmtree(d)
+    print("\n".join(map(str, log)))
+    assert any(row[2] == "killed" for row in log), log

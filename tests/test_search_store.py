@@ -14,7 +14,8 @@ from corpus_paths import SAMPLE_DIR
 from embeddings import Encoder
 from imr_graph.errors import StoreError
 from imr_graph.index.arrays import _ARRAYS, GraphArrays
-from imr_graph.index.indexes import Indexes, item_of_window
+from imr_graph.index.ids import item_of_window
+from imr_graph.index.indexes import Indexes
 from imr_graph.query.search import search
 from imr_graph.store.ingest import ingest
 from imr_graph.store.sqlite import Store

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from kg.normalize import normalize_guideline
+from kg.normalize import normalize_guideline, unmapped_report
 from kg.vocab import (
     BODY_REGIONS,
     DRUGS,
@@ -16,7 +16,6 @@ from kg.vocab import (
     Concept,
     fold,
     load_vocabulary,
-    unmapped_report,
 )
 
 ID = re.compile(r"^[a-z]+:[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from imr_graph.cli import letters, query, rdf, store
+from imr_graph.cli import letters, publish, query, rdf, serve, store
+from imr_graph.cli.edge import Cli
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="imr-graph")
 def main() -> None:
     """IMR determination letters as a knowledge graph with precedent search."""
@@ -28,5 +29,7 @@ for _command in (
     rdf.export,
     rdf.validate,
     rdf.sparql,
+    serve.serve,
+    publish.publish,
 ):
     main.add_command(_command)

@@ -2,4 +2,4 @@
 
 from imr_graph.cli import main
 
-main()
+main(prog_name="imr-graph")

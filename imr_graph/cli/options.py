@@ -7,36 +7,44 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from imr_graph.errors import LetterError, StoreError
+from imr_graph.cli.edge import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, describe, stop
+from imr_graph.errors import ValueProblem
+
+if TYPE_CHECKING:
+    from embeddings import Encoder
+    from imr_graph.store.sqlite import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def fail(message: str, code: int = 1) -> None:
-    """Print one error line to stderr and exit non-zero."""
-    click.echo(f"imr-graph: error: {message}", err=True)
-    sys.exit(code)
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print one error line to stderr and exit non-zero (2 for a bad value or option)."""
+    stop(message, code)
 
 
 def one_line_errors(fn: F) -> F:
-    """Turn the project's errors, and any other, into one line and a non-zero exit."""
+    """Turn the project's errors, and any other, into one line and a non-zero exit.
+
+    The group's edge (`cli/edge.py`) does the same; this keeps a command answered in one line
+    when it is invoked on its own.
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (LetterError, StoreError) as e:
-            fail(str(e))
         except KeyboardInterrupt:
-            fail("interrupted", 130)
-        except (click.ClickException, click.exceptions.Exit, SystemExit):
+            stop("interrupted", EXIT_INTERRUPTED)
+        except ValueProblem as e:
+            stop(str(e), EXIT_USAGE)
+        except (click.ClickException, click.exceptions.Exit, SystemExit, BrokenPipeError):
             raise
-        except Exception as e:  # noqa: BLE001 - the CLI promises no tracebacks
-            fail(f"{type(e).__name__}: {e}".splitlines()[0])
+        except Exception as e:  # the CLI promises no tracebacks
+            stop(describe(e))
 
     return wrapper  # type: ignore[return-value]
 
@@ -56,11 +64,22 @@ model_option = click.option(
     "--model",
     default=None,
     help="sentence-transformers model name or path "
-    "(default: $IMR_GRAPH_MODEL or all-MiniLM-L6-v2).",
+    "(default: $IMR_GRAPH_MODEL, else the model the store was embedded with, else "
+    "all-MiniLM-L6-v2@onnx-int8).",
 )
 
 
-def _encoder(model: str | None):  # noqa: ANN202 - heavy import kept lazy
-    from embeddings import Encoder
+def _encoder(model: str | None, store: Store | None = None) -> Encoder:
+    """The application's encoder for `--model`, else the store's own model (see make_encoder);
+    the model itself loads on first use."""
+    from imr_graph.index.indexes import make_encoder
 
-    return Encoder(model)
+    return make_encoder(model, store)
+
+
+def show_progress(as_json: bool, quiet: bool) -> bool:
+    """Progress bars only for a person at a terminal: never with --json, --quiet or a pipe."""
+    return not (as_json or quiet) and sys.stderr.isatty()
+
+
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")

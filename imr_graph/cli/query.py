@@ -14,6 +14,7 @@ from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
 from imr_graph.cli.render import CSV_FIELDS, answer_lines, answer_rows, group_by_letter
 
 if TYPE_CHECKING:
+    from imr_graph.query.answer import Answer
     from imr_graph.query.filters import Filters
     from imr_graph.query.precedent import PrecedentEngine
 
@@ -32,7 +33,7 @@ def search(query, store_dir, k, mode, as_json) -> None:
 
     if not query.strip():
         fail("empty query")
-    with Store.open(store_dir, create=False) as store:
+    with Store.open(store_dir, create=False, read_only=True) as store:
         hits = run_search(store, query, k=k, mode=mode)
     if as_json:
         emit_json([h.to_json() for h in hits], pretty=True)
@@ -49,8 +50,9 @@ def search(query, store_dir, k, mode, as_json) -> None:
 @click.option(
     "--queries",
     "queries_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSONL batch: {id, request, summary?} per line.",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    help="JSONL batch: {id, request, summary?} per line; `-` reads one plain request a line "
+    "from standard input and answers each in turn.",
 )
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 500))
 @click.option("--decision", type=click.Choice(["upheld", "overturned"]))
@@ -96,13 +98,16 @@ def precedents(
     as_json,
 ) -> None:
     """Past decisions on requests like this one, with why each is there and a summary."""
+    from imr_graph.query.filter_values import check_dates, check_filters
     from imr_graph.query.filters import Filters
     from imr_graph.query.precedent import PrecedentEngine
     from imr_graph.query.treatment import has_words
     from imr_graph.store.sqlite import Store
 
     if not request_text and not queries_file:
-        fail("give --request TEXT or --queries FILE.jsonl", 2)
+        fail("give --request TEXT, or --queries FILE.jsonl (or - for lines on stdin)", 2)
+    if request_text is not None and not request_text.strip():
+        fail("--request is empty: give the treatment asked for, e.g. 'Norco 10/325 #90'", 2)
     if request_text is not None and not queries_file and not has_words(request_text):
         fail(
             f"--request {request_text.strip()[:40]!r} has no words: give the treatment asked "
@@ -110,6 +115,7 @@ def precedents(
             2,
         )
     fmt = "json" if as_json else (fmt or "text")
+    check_dates(date_from, date_to)
     if summary_file:
         summary_text = summary_file.read_text(encoding="utf-8", errors="replace")
     flt = Filters(  # an empty option is no restriction
@@ -123,25 +129,70 @@ def precedents(
         date_from=date_from or None,
         date_to=date_to or None,
     )
-    with Store.open(store_dir, create=False) as store:
+    with Store.open(store_dir, create=False, read_only=True) as store:
         engine = PrecedentEngine(store)
+        check_filters(engine.arrays, flt)
+        if queries_file and str(queries_file) == "-":
+            _lines(engine, k, flt, by_letter, fmt)
+            return
         if queries_file:
             _batch(engine, queries_file, k, flt, by_letter)
             return
         ans = engine.query(request_text, summary_text, k=k, filters=flt)
+        _answer(engine, request_text, ans, flt, by_letter, fmt, pretty=True)
+
+
+def _answer(
+    engine: PrecedentEngine,
+    request: str,
+    ans: Answer,
+    flt: Filters,
+    by_letter: bool,
+    fmt: str,
+    pretty: bool,
+) -> None:
+    """Print one answer as text, JSON or CSV; an empty one says which filter emptied it."""
+    from imr_graph.query.filter_values import why_empty
+
+    empty = why_empty(engine.arrays, flt) if not ans.results else None
     if fmt == "json":
         out = ans.to_json()
         if by_letter:
             out["by_letter"] = group_by_letter(out["results"])
-        emit_json(out, pretty=True)
+        if empty:
+            out["empty_because"] = empty
+        emit_json(out, pretty=pretty)
         return
     if fmt == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(answer_rows(ans))
         return
-    for line in answer_lines(request_text, ans, by_letter):
+    for line in answer_lines(request, ans, by_letter):
         click.echo(line)
+    if empty:
+        click.echo(f"no precedents: {empty}")
+
+
+def _lines(engine: PrecedentEngine, k: int, flt: Filters, by_letter: bool, fmt: str) -> None:
+    """`--queries -`: one plain request a line from stdin, each answered as it arrives (a line
+    without a word is said on stderr and skipped)."""
+    from imr_graph.query.treatment import has_words
+
+    first = True
+    for line in sys.stdin:
+        request = line.strip()
+        if not request:
+            continue
+        if not has_words(request):
+            click.echo(f"imr-graph: error: {request[:40]!r} has no words; skipped", err=True)
+            continue
+        if not first and fmt == "text":
+            click.echo("")
+        first = False
+        ans = engine.query(request, None, k=k, filters=flt)
+        _answer(engine, request, ans, flt, by_letter, fmt, pretty=False)
+        sys.stdout.flush()
 
 
 def _batch(engine: PrecedentEngine, path: Path, k: int, flt: Filters, by_letter: bool) -> None:
@@ -195,7 +246,7 @@ def eval_cmd(store_dir, k, no_summary, modes, as_json) -> None:
     from imr_graph.query.precedent import PrecedentEngine
     from imr_graph.store.sqlite import Store
 
-    with Store.open(store_dir, create=False) as store:
+    with Store.open(store_dir, create=False, read_only=True) as store:
         engine = PrecedentEngine(store)
         scores = evaluate(engine, tuple(modes) or tuple(MODES), k=k, use_summary=not no_summary)
     rows = [s.to_json() for s in scores]
@@ -271,7 +322,7 @@ def items(
         date_from=date_from,
         date_to=date_to,
     )
-    with Store.open(store_dir, create=False) as store:
+    with Store.open(store_dir, create=False, read_only=True) as store:
         found = list_items(store, treatment, flt)
     rows = [r.to_json() for r in found]
     if fmt == "json":

@@ -1,4 +1,4 @@
-"""`imr-graph export | validate | sparql`: the store as linked data (kg/rdf.py does the work).
+"""`imr-graph export | validate | sparql`: the store as linked data (kg.rdf does the work).
 
 SPARQL engine: pyoxigraph. The store's N-Triples are bulk-loaded into an in-memory
 pyoxigraph Store per command. Measured on the 145-letter store (17,294 triples; Intel Xeon,
@@ -25,28 +25,42 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
-from imr_graph.explore.graph_queries import bind_values, shipped_queries
+from imr_graph.cli.publish import endpoint_options, open_endpoint
+from imr_graph.endpoint import EndpointError
+from imr_graph.errors import ValueProblem
 
-
-def _open_store(store_dir: Path | None):  # noqa: ANN202 - Store import kept lazy
+if TYPE_CHECKING:
     from imr_graph.store.sqlite import Store
 
-    return Store.open(store_dir, create=False)
+# The RDF libraries are imported by the commands that use them, not when the CLI starts.
+DEFAULT_BASE = "https://w3id.org/imr-graph/id/"
+"""kg.rdf.DEFAULT_BASE, written out so that defining the options imports no RDF library (a
+test checks the two agree)."""
 
 
-def _base_option(fn):  # noqa: ANN001, ANN202
-    from kg.rdf import DEFAULT_BASE
+def shipped_queries() -> dict[str, Path]:
+    from imr_graph.rdf import shipped_queries as shipped
 
-    return click.option(
-        "--base",
-        default=DEFAULT_BASE,
-        show_default=True,
-        help="Base IRI nodes are minted under (vocabulary concepts keep their own namespaces).",
-    )(fn)
+    return shipped()
+
+
+def _open_store(store_dir: Path | None) -> Store:
+    from imr_graph.store.sqlite import Store
+
+    return Store.open(store_dir, create=False, read_only=True)
+
+
+_base_option = click.option(
+    "--base",
+    default=DEFAULT_BASE,
+    show_default=True,
+    help="Base IRI nodes are minted under (vocabulary concepts keep their own namespaces).",
+)
 
 
 # ---- export ---------------------------------------------------------------------------------
@@ -71,15 +85,16 @@ def _base_option(fn):  # noqa: ANN001, ANN202
 @_base_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary of the export.")
 @one_line_errors
-def export(fmt, out, store_dir, base, as_json) -> None:  # noqa: ANN001
+def export(fmt: str | None, out: Path, store_dir: Path | None, base: str, as_json: bool) -> None:
     """Export the store as RDF (deterministic: the same store gives the same bytes)."""
+    from imr_graph.rdf import store_triples
     from kg import rdf
 
     if fmt is None:
         fmt = rdf.SUFFIX_FORMAT.get(out.suffix.lower(), "ttl")
     t0 = time.perf_counter()
     with _open_store(store_dir) as store:
-        triples = rdf.store_triples(store, base)
+        triples = store_triples(store, base)
         if str(out) == "-":
             n = rdf.write(triples, fmt, sys.stdout.buffer, base)
             sys.stdout.buffer.flush()
@@ -129,8 +144,11 @@ def _json_line(obj: object) -> str:
 @click.option("--json", "as_json", is_flag=True, help="The SHACL report as JSON.")
 @click.option("--limit", default=50, show_default=True, help="Violations listed (text output).")
 @one_line_errors
-def validate(file, store_dir, fmt, as_json, limit) -> None:  # noqa: ANN001
+def validate(
+    file: Path | None, store_dir: Path | None, fmt: str | None, as_json: bool, limit: int
+) -> None:
     """SHACL-validate FILE (or an export of the store) against kg/data/shapes.ttl."""
+    from imr_graph.rdf import store_triples
     from kg import rdf
 
     t0 = time.perf_counter()
@@ -141,7 +159,7 @@ def validate(file, store_dir, fmt, as_json, limit) -> None:  # noqa: ANN001
         what = str(file)
     else:
         with _open_store(store_dir) as store:
-            data = rdf.to_rdflib(rdf.store_triples(store))
+            data = rdf.to_rdflib(store_triples(store))
             what = f"store {store.path}"
     conforms, violations = rdf.validate_graph(data)
     secs = round(time.perf_counter() - t0, 3)
@@ -196,19 +214,63 @@ def resolve_query(text: str) -> tuple[str, str]:
     return "query", text
 
 
-def bind_params(query: str, params: tuple[str, ...]) -> str:
-    """Replace `VALUES ?name { default }` blocks with the values of --param name=value."""
+_UPDATE = re.compile(
+    r"^\s*(?:(?:PREFIX|BASE)\b[^\n]*\s*)*"
+    r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b",
+    re.IGNORECASE,
+)
+_NOT_CODE = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\\n])*"'
+    r"|'(?:\\.|[^'\\\n])*'|<[^<>\s]*>|#[^\n]*"
+)
+_DEFAULT = r"VALUES\s+\?{name}\s*\{{\s*([^}}]*?)\s*\}}"
+
+
+def check_read_only(name: str, query: str) -> None:
+    """Refuse an update or a SERVICE clause: queries read the store and fetch nothing."""
+    code = _NOT_CODE.sub(" ", query)  # strings, IRIs and comments cannot hold a keyword
+    update = _UPDATE.match(code)
+    if update:
+        raise ValueProblem(
+            f"{name} is a SPARQL update ({update.group(1).upper()}): `imr-graph sparql` only "
+            "reads the store; change letters with `imr-graph ingest` or `remove`"
+        )
+    if re.search(r"\bSERVICE\b", code, re.IGNORECASE):
+        raise ValueProblem(
+            f"{name} has a SERVICE clause: `imr-graph sparql` queries the store alone and "
+            "fetches nothing from the network; drop the SERVICE block"
+        )
+
+
+def parse_params(query: str, params: tuple[str, ...]) -> dict[str, str | int]:
+    """The values of --param name=value, by name, each checked against the kind of the
+    query's default for it (an integer, an IRI or a string): never a silent empty answer."""
     values: dict[str, str | int] = {}
     for param in params:
         name, sep, value = param.partition("=")
         if not sep or not re.fullmatch(r"\w+", name):
-            fail(f"--param wants NAME=VALUE, got {param!r}")
-        values[name] = value
-    try:
-        return bind_values(query, values)
-    except ValueError as e:
-        fail(f"{e} with --param")
-        raise  # unreachable: fail() exits
+            raise ValueProblem(f"--param wants NAME=VALUE, got {param!r}")
+        found = re.search(_DEFAULT.format(name=re.escape(name)), query)
+        if found is None:
+            raise ValueProblem(
+                f"--param {name}: the query has no `VALUES ?{name} {{ ... }}` to set"
+            )
+        default = found.group(1)
+        if re.fullmatch(r"-?\d+", default):
+            if not re.fullmatch(r"-?\d+", value.strip()):
+                raise ValueProblem(
+                    f"--param {name}={value!r} is not an integer; the query compares ?{name} "
+                    f"with integers (its default is {default})"
+                )
+            values[name] = int(value)
+        elif default.startswith("<") and not (value.startswith("<") and value.endswith(">")):
+            raise ValueProblem(
+                f"--param {name}={value!r} is not an IRI; write it as <https://...> like the "
+                f"query's default {default}"
+            )
+        else:
+            values[name] = value
+    return values
 
 
 def _cell(v: object) -> str:
@@ -249,9 +311,25 @@ def _table(names: list[str], rows: list[list[object]], width: int = 60) -> str:
     help="Set a query's `VALUES ?NAME { default }` (e.g. --param page=120).",
 )
 @_base_option
+@endpoint_options
 @one_line_errors
-def sparql(query, store_dir, fmt, as_json, list_queries, params, base) -> None:  # noqa: ANN001
-    """Run a SPARQL QUERY (text, .rq file, or shipped query name) over the store."""
+def sparql(
+    query: str | None,
+    store_dir: Path | None,
+    fmt: str,
+    as_json: bool,
+    list_queries: bool,
+    params: tuple[str, ...],
+    base: str,
+    endpoint: str | None,
+    graph_store: str | None,
+    timeout: float,
+    union: bool,
+) -> None:
+    """Run a SPARQL QUERY (text, .rq file, or shipped query name) over the store, or over a
+    SPARQL server with --endpoint (credentials from $IMR_GRAPH_ENDPOINT_TOKEN, or
+    $IMR_GRAPH_ENDPOINT_USER and $IMR_GRAPH_ENDPOINT_PASSWORD)."""
+    from imr_graph.rdf import store_triples
     from kg import rdf
 
     if as_json:
@@ -269,14 +347,25 @@ def sparql(query, store_dir, fmt, as_json, list_queries, params, base) -> None: 
         return
     if not query:
         fail("give a QUERY (SPARQL text, a .rq file or a shipped name; --list shows them)")
+        return
     name, text = resolve_query(query)
-    text = bind_params(text, params)
-    with _open_store(store_dir) as store:
-        st = rdf.oxigraph_store(rdf.store_triples(store, base))
+    check_read_only(name, text)
+    values = parse_params(text, params)
     try:
-        names, rows = rdf.run_query(st, text)
+        if endpoint:
+            with open_endpoint(endpoint, graph_store, timeout, union) as ep:
+                names, rows = ep.query(text, values)
+        else:
+            with _open_store(store_dir) as store:
+                st = rdf.oxigraph_store(store_triples(store, base))
+            names, rows = rdf.run_query(st, text, values)
+    except EndpointError as e:
+        fail(str(e))
+        return
     except SyntaxError as e:
         fail(f"SPARQL syntax error in {name}: {str(e).splitlines()[0]}")
+    except ValueError as e:
+        fail(f"{e} with --param")
     if fmt == "json":
         emit_json([dict(zip(names, r, strict=True)) for r in rows], pretty=True)
     elif fmt == "csv":

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from imr_graph.cli.distributed import make_encoder, ray_options, shutdown
+from imr_graph.cli.edge import EXIT_ERROR, EXIT_PARTIAL
 from imr_graph.cli.options import (
     _encoder,
     emit_json,
     fail,
     model_option,
     one_line_errors,
+    quiet_option,
+    show_progress,
     store_option,
 )
 from imr_graph.cli.render import _readable
@@ -28,21 +34,53 @@ if TYPE_CHECKING:
 @store_option
 @model_option
 @click.option("--no-index", is_flag=True, help="Store and graph only; skip embedding.")
+@ray_options
+@quiet_option
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
-def ingest(paths, store_dir, model, no_index, as_json) -> None:  # noqa: ANN001
-    """Parse letter files or folders (recursively) into the store and its indexes."""
+def ingest(  # noqa: ANN001
+    paths, store_dir, model, no_index, ray_address, ray_batch_size, ray_concurrency, quiet, as_json
+) -> None:
+    """Parse letter files or folders (recursively) into the store and its indexes.
+
+    Ends with one summary line (stored, unchanged, failed, skipped); exit 3 when some files
+    failed and the rest were stored, 1 when nothing could be stored (and then nothing is
+    created).
+    """
+    from imr_graph.config import default_store_dir
     from imr_graph.index.indexes import Indexes
+    from imr_graph.store.ingest import LETTER_SUFFIXES, letter_files, skipped_files
     from imr_graph.store.ingest import ingest as run_ingest
     from imr_graph.store.sqlite import Store
 
     missing = [str(p) for p in paths if not p.exists()]
-    with Store.open(store_dir) as store, store.writing():
+    present = [p for p in paths if p.exists()]
+    skipped = skipped_files(present)
+    kinds = _kinds(skipped)
+    if not any(True for _ in letter_files(present)):
+        where = ", ".join(map(str, paths))
+        found = f"; skipped {len(skipped)} other file(s): {kinds}" if skipped else ""
+        gone = f"; {len(missing)} path(s) do not exist: {', '.join(missing)}" if missing else ""
+        fail(f"no letter files ({', '.join(LETTER_SUFFIXES)}) in {where}{found}{gone}")
+    target = Path(store_dir) if store_dir is not None else default_store_dir()
+    made = _first_missing(target)
+    with Store.open(target) as store, store.writing():
         # The writer lock covers SQL and index writes; a second writer waits, then one line.
-        idx = None if no_index else Indexes.open(store, _encoder(model), allow_model_change=False)
-        report = run_ingest(store, [p for p in paths if p.exists()], idx, progress=not as_json)
-        counts = store.counts()
+        encoder = None
+        if not no_index:
+            encoder = make_encoder(model, ray_address, ray_batch_size, ray_concurrency, store)
+        try:
+            idx = None if encoder is None else Indexes.open(store, encoder)
+            # Ray Data reports its own progress
+            progress = show_progress(as_json, quiet) and ray_address is None
+            report = run_ingest(store, present, idx, progress=progress)
+            counts = store.counts()
+        finally:
+            shutdown(encoder)
     failed = [*((m, "no such file or folder") for m in missing), *report.failed]
+    stored = len(report.added) + len(report.replaced)
+    if made is not None and not stored and not counts["letters"]:
+        shutil.rmtree(made, ignore_errors=True)  # a failed first ingest leaves nothing behind
     if as_json:
         emit_json(
             {
@@ -50,21 +88,40 @@ def ingest(paths, store_dir, model, no_index, as_json) -> None:  # noqa: ANN001
                 "replaced": list(report.replaced),
                 "unchanged": list(report.unchanged),
                 "failed": [{"path": p, "error": e} for p, e in failed],
+                "skipped": [str(p) for p in skipped],
                 "items_added": report.items_added,
                 "items_removed": report.items_removed,
                 "store": counts,
             }
         )
-    else:
-        click.echo(
-            f"ingested {len(report.added)} new, {len(report.replaced)} replaced, "
-            f"{len(report.unchanged)} unchanged letter(s); store has {counts['letters']} letters, "
-            f"{counts['items']} items"
-        )
     for p, e in failed:
         click.echo(f"imr-graph: error: {p}: {e}", err=True)
+    if not as_json:
+        click.echo(
+            f"stored {stored} letter(s) ({len(report.added)} new, {len(report.replaced)} "
+            f"replaced), {len(report.unchanged)} unchanged, {len(failed)} failed, "
+            f"{len(skipped)} skipped{f' ({kinds})' if skipped else ''}; store has "
+            f"{counts['letters']} letters, {counts['items']} items"
+        )
     if failed:
-        sys.exit(1)
+        sys.exit(EXIT_PARTIAL if stored or report.unchanged else EXIT_ERROR)
+
+
+def _kinds(files: list[Path]) -> str:
+    """`2 .docx, 1 .csv`: the skipped files by kind."""
+    counts = Counter(f.suffix.lower() or "no extension" for f in files)
+    return ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The topmost folder on the way to `folder` that does not exist yet (None: it exists)."""
+    folder = folder.absolute()
+    if folder.exists():
+        return None
+    top = folder
+    while not top.parent.exists():
+        top = top.parent
+    return top
 
 
 SMALL_SAMPLE = 10  # items under which a rate is marked as a small sample
@@ -89,7 +146,7 @@ def stats(store_dir, as_json, show_unmapped, by) -> None:  # noqa: ANN001
     if by:
         from imr_graph.explore.graph_queries import overturn_rates
 
-        with Store.open(store_dir, create=False) as store:
+        with Store.open(store_dir, create=False, read_only=True) as store:
             rates = overturn_rates(store, by=by)
         rows = [
             {
@@ -114,7 +171,7 @@ def stats(store_dir, as_json, show_unmapped, by) -> None:  # noqa: ANN001
                 f"{r['overturned']:10d} {r['overturn_rate']:6.0%}{warn}"
             )
         return
-    with Store.open(store_dir, create=False) as store:
+    with Store.open(store_dir, create=False, read_only=True) as store:
         s = store_stats(store)
     if as_json:
         emit_json(s, pretty=True)
@@ -146,7 +203,7 @@ def show(ident, store_dir, as_json) -> None:  # noqa: ANN001
     from imr_graph.explore.stats import letter_view
     from imr_graph.store.sqlite import Store
 
-    with Store.open(store_dir, create=False) as store:
+    with Store.open(store_dir, create=False, read_only=True) as store:
         letter, item = _find(store, ident)
         view = letter_view(store, letter)
     if item is not None and not 0 <= item < len(letter.items):
@@ -234,9 +291,13 @@ def remove(ident, store_dir, as_json) -> None:  # noqa: ANN001
 @click.command()
 @store_option
 @model_option
+@ray_options
+@quiet_option
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
-def reindex(store_dir, model, as_json) -> None:  # noqa: ANN001
+def reindex(  # noqa: ANN001
+    store_dir, model, ray_address, ray_batch_size, ray_concurrency, quiet, as_json
+) -> None:
     """Rebuild the vector and lexical indexes from the store (embedding cache reused)."""
     import time
 
@@ -245,10 +306,14 @@ def reindex(store_dir, model, as_json) -> None:  # noqa: ANN001
 
     t0 = time.perf_counter()
     with Store.open(store_dir, create=False) as store, store.writing():
-        idx = Indexes.empty(store, _encoder(model))
-        idx.rebuild(show_progress=not as_json)
-        n = len(idx.lexical)
-        model_name = idx.encoder.model_name
+        encoder = make_encoder(model, ray_address, ray_batch_size, ray_concurrency, store)
+        try:
+            idx = Indexes.empty(store, encoder)
+            idx.rebuild(show_progress=show_progress(as_json, quiet) and ray_address is None)
+            n = len(idx.lexical)
+            model_name = idx.encoder.model_name
+        finally:
+            shutdown(encoder)
     out = {"items": n, "model": model_name, "seconds": round(time.perf_counter() - t0, 2)}
     if as_json:
         emit_json(out)
@@ -272,6 +337,7 @@ def check(store_dir, no_index, as_json) -> None:  # noqa: ANN001
         emit_json({"ok": not failed, "checks": [c.to_json() for c in results]}, pretty=True)
     else:
         for c in results:
-            click.echo(f"{'OK  ' if c.ok else 'FAIL'} {c.name:18s} {c.reason}")
+            tag = "FAIL" if not c.ok else "WARN" if c.warning else "OK  "
+            click.echo(f"{tag} {c.name:18s} {c.reason}")
     if failed:
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)

@@ -1,0 +1,1 @@
+"""Exploring the graph the way a researcher would: traversals, counts, plots, notebook helpers."""

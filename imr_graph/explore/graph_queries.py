@@ -6,22 +6,21 @@ which items requested this treatment, which letters cite this section, how often
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import networkx as nx
 
-from imr_graph.config import QUERY_DIR
+from imr_graph.rdf import shipped_queries as shipped_queries  # the notebooks' api.shipped_queries
+from imr_graph.rdf import sparql as sparql  # and api.sparql
 from imr_graph.store.sqlite import Store
 from kg import graph as G
 
 
 def load_store(path: str | Path | None = None) -> Store:
     """Open an existing store (default: $IMR_GRAPH_STORE or the user's data dir)."""
-    return Store.open(path, create=False)
+    return Store.open(path, create=False, read_only=True)
 
 
 @dataclass(frozen=True)
@@ -217,43 +216,6 @@ def most_cited(
         label = str(g.nodes[key].get("label", key))
         out.append(Cited(key, label, src_label, len(its), len(letters)))
     return sorted(out, key=lambda c: (-c.items, -c.letters, c.key))
-
-
-def shipped_queries() -> dict[str, Path]:
-    """The SPARQL queries shipped with imr-graph, by name (`imr-graph sparql --list`)."""
-    return {p.stem: p for p in sorted(QUERY_DIR.glob("*.rq"))}
-
-
-def sparql(
-    store: Store, query: str, params: dict[str, str | int] | None = None
-) -> tuple[list[str], list[list[Any]]]:
-    """Run SPARQL (a shipped query name or query text) over the store's RDF: (names, rows).
-
-    `params` sets a query's `VALUES ?name { default }` blocks, like `imr-graph sparql --param`.
-    """
-    from kg import rdf
-
-    shipped = shipped_queries()
-    text = shipped[query].read_text(encoding="utf-8") if query in shipped else query
-    st = rdf.oxigraph_store(rdf.store_triples(store))
-    return rdf.run_query(st, bind_values(text, params or {}))
-
-
-def bind_values(query: str, params: dict[str, str | int]) -> str:
-    """Set a query's `VALUES ?name { default }` blocks; ValueError when a block is missing."""
-    for name, value in params.items():
-        pat = re.compile(r"VALUES\s+\?" + re.escape(name) + r"\s*\{[^}]*\}")
-        if not pat.search(query):
-            raise ValueError(f"the query has no `VALUES ?{name} {{ ... }}` to set")
-        query = pat.sub(lambda _m, n=name, v=value: f"VALUES ?{n} {{ {_sparql_term(v)} }}", query)
-    return query
-
-
-def _sparql_term(v: str | int) -> str:
-    s = str(v)
-    if re.fullmatch(r"-?\d+", s) or (s.startswith("<") and s.endswith(">")):
-        return s
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def node_label(store: Store, node: str) -> str:

@@ -6,7 +6,13 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from imr_graph.config import SAMPLE_DIR, shared_dir, shared_pdf_dir
+from imr_graph.config import (
+    NOTEBOOK_SAMPLE_ENV,
+    SAMPLE_DIR,
+    STORE_ENV,
+    shared_dir,
+    shared_pdf_dir,
+)
 from imr_graph.store.sqlite import Store
 
 
@@ -37,7 +43,7 @@ def notebook_store() -> tuple[Store, list[Path]]:
     from platformdirs import user_cache_dir
 
     pdfs = shared_pdf_dir()
-    full = os.environ.get("IMR_GRAPH_NOTEBOOK_SAMPLE") != "1" and any(pdfs.glob("*.pdf"))
+    full = os.environ.get(NOTEBOOK_SAMPLE_ENV) != "1" and any(pdfs.glob("*.pdf"))
     paths = [pdfs, shared_dir() / "letters", SAMPLE_DIR] if full else [SAMPLE_DIR]
     default = Path(user_cache_dir("imr-graph")) / f"notebook-store-{'full' if full else 'sample'}"
-    return build_store(os.environ.get("IMR_GRAPH_STORE") or default, paths), paths
+    return build_store(os.environ.get(STORE_ENV) or default, paths), paths

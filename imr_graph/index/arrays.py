@@ -1,7 +1,7 @@
 """The query engine's view of the graph: items, concepts, sections, regions as numpy arrays.
 
-Built from letters through the same facts the networkx graph records (kg.graph.concept_facts,
-citation_facts, item_concepts), saved with the search indexes as .npy files and memory-mapped on
+Built from letters through the same facts the networkx graph records (kg.facts, in
+imr_graph.index.build_arrays), saved with the search indexes as .npy files and memory-mapped on
 load. Opening a 1e6-item store thus maps files instead of rebuilding a graph of Python objects
 (about 200 s and 24 GiB with networkx); networkx stays for notebooks, stats and RDF export.
 Item positions are sorted by (letter key, item position), so a letter's items are contiguous.
@@ -10,29 +10,19 @@ Item positions are sorted by (letter key, item position), so a letter's items ar
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from embeddings.csr import entry_rows, sorted_positions, sorted_unique, take_rows
-from kg import graph as G
+from embeddings.csr import entry_rows, sorted_positions, take_rows
+from imr_graph.index import build_arrays
+from imr_graph.index.build_arrays import ITEM_RELATIONS, Tables
 from kg.model import Letter
-from kg.vocab import load_vocabulary
 
-FORMAT = 2  # 2: + concept_secs_* (format-1 sets derive them on load; the next save writes 2)
+FORMAT = 2  # 2: + concept_secs_*; older sets are refused (`imr-graph reindex` rebuilds them)
 TABLES = "tables.json"
 _EMPTY = np.empty(0, np.int64)
-# CSR relations of an item (ptr over items, idx into a table); "msec" = MAXIMUS sections
-ITEM_RELATIONS = ("req", "reg", "msec", "asec", "mdoc")
-_RELATION_TABLE = {
-    "req": "concepts",
-    "reg": "regions",
-    "msec": "sections",
-    "asec": "sections",
-    "mdoc": "documents",
-}
 # per concept: the sections its items cite, how many items cite each, and their split votes
 _CONCEPT_SECS = ("concept_secs_ptr", "concept_secs_idx", "concept_secs_n", "concept_secs_split")
 _ARRAYS = (
@@ -51,214 +41,7 @@ _ARRAYS = (
     *_CONCEPT_SECS,
 )
 
-
-@dataclass
-class Tables:
-    """The small vocabularies the arrays index into, keyed by node id (as in the graph)."""
-
-    concepts: dict[str, dict] = field(default_factory=dict)  # label, parents, category
-    categories: dict[str, str] = field(default_factory=dict)  # id -> label
-    sections: dict[str, dict] = field(default_factory=dict)  # label, document
-    regions: dict[str, str] = field(default_factory=dict)
-    documents: dict[str, dict] = field(default_factory=dict)  # label, source
-    specialties: dict[str, str] = field(default_factory=dict)
-    decisions: dict[str, str] = field(default_factory=dict)
-
-    def merge(self, other: Tables) -> None:
-        """Union; a shared entry keeps the smallest label, as the graph's shared nodes do."""
-        for name in ("concepts", "sections", "documents"):
-            mine, theirs = getattr(self, name), getattr(other, name)
-            for k, v in theirs.items():
-                if k not in mine:
-                    mine[k] = dict(v)
-                elif v["label"] < mine[k]["label"]:
-                    mine[k]["label"] = v["label"]
-        for name in ("categories", "regions", "specialties", "decisions"):
-            mine, theirs = getattr(self, name), getattr(other, name)
-            for k, v in theirs.items():
-                if k not in mine or v < mine[k]:
-                    mine[k] = v
-
-
-@dataclass
-class _Parts:
-    """Items and letters before sorting: index arrays into per-part table orders."""
-
-    tables: Tables
-    letter_keys: list[str]
-    letter_dates: list[str]
-    spec: tuple[np.ndarray, np.ndarray]  # CSR over letters into specialties
-    item_ids: np.ndarray
-    item_letter: np.ndarray
-    item_pos: np.ndarray
-    item_decision: np.ndarray
-    rel: dict[str, tuple[np.ndarray, np.ndarray]]  # CSR over items into tables
-
-
-def _csr(rows: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-    lens = np.fromiter((len(r) for r in rows), np.int64, count=len(rows))
-    ptr = np.zeros(len(rows) + 1, np.int64)
-    np.cumsum(lens, out=ptr[1:])
-    idx = np.fromiter((x for r in rows for x in r), np.int64, count=int(ptr[-1]))
-    return ptr, idx
-
-
-def _parts_from_letters(letters: Iterable[Letter]) -> _Parts:
-    vocab = load_vocabulary()
-    t = Tables()
-    pos: dict[str, dict[str, int]] = {k: {} for k in _RELATION_TABLE.values()}
-    pos["specialties"], pos["decisions"] = {}, {}
-
-    def at(table: str, key: str) -> int:
-        got = pos[table].get(key)
-        if got is None:
-            got = pos[table][key] = len(pos[table])
-        return got
-
-    def concept(cid: str) -> int:
-        if cid not in t.concepts:
-            f = G.concept_facts(cid, vocab)
-            t.concepts[cid] = {"label": f.label, "parents": list(f.parents), "category": f.category}
-            if f.category:
-                t.categories[f.category] = f.category_label or f.category
-            for p in f.parents:
-                concept(p)
-        return at("concepts", cid)
-
-    keys, dates, specs = [], [], []
-    ids, owner, positions, decisions = [], [], [], []
-    rel: dict[str, list[list[int]]] = {r: [] for r in ITEM_RELATIONS}
-    for li, letter in enumerate(letters):
-        keys.append(letter.key)
-        dates.append(letter.dates.decision_date or "")
-        row = []
-        for spec in letter.reviewer.specialties:
-            sid = f"specialty:{G.slug(spec)}"
-            if sid not in t.specialties or spec < t.specialties[sid]:
-                t.specialties[sid] = spec
-            row.append(at("specialties", sid))
-        specs.append(row)
-        for item in letter.items:
-            ids.append(G.item_int_id(letter.key, item.position))
-            owner.append(li)
-            positions.append(item.position)
-            t.decisions.setdefault(item.decision, item.decision)
-            decisions.append(at("decisions", item.decision))
-            ic = G.item_concepts(item)
-            rel["req"].append([concept(c) for c in ic.treatments])
-            for r in ic.regions:
-                label = G.concept_label(vocab, r)
-                if r not in t.regions or label < t.regions[r]:
-                    t.regions[r] = label
-            rel["reg"].append([at("regions", r) for r in ic.regions])
-            msec: list[int] = []
-            asec: list[int] = []
-            mdoc: list[int] = []
-            for by, cites in zip(
-                G.CITED_BY,
-                (item.maximus_citations, item.claims_administrator_citations),
-                strict=True,
-            ):
-                for c in cites:
-                    f = G.citation_facts(c, by)
-                    t.merge(
-                        Tables(
-                            sections={
-                                sid: {"label": lab, "document": f.document_id}
-                                for sid, lab in f.sections
-                            },
-                            documents={
-                                f.document_id: {"label": f.document_label, "source": f.source_label}
-                            },
-                        )
-                    )
-                    secs = [at("sections", sid) for sid, _ in f.sections]
-                    asec.extend(s for s in secs if s not in asec)
-                    if by == "maximus":
-                        msec.extend(s for s in secs if s not in msec)
-                        d = at("documents", f.document_id)
-                        if d not in mdoc:
-                            mdoc.append(d)
-            rel["msec"].append(msec)
-            rel["asec"].append(asec)
-            rel["mdoc"].append(mdoc)
-    # table dicts must list keys in the order of their positions
-    t.concepts = {k: t.concepts[k] for k in pos["concepts"]}
-    t.sections = {k: t.sections[k] for k in pos["sections"]}
-    t.regions = {k: t.regions[k] for k in pos["regions"]}
-    t.documents = {k: t.documents[k] for k in pos["documents"]}
-    t.specialties = {k: t.specialties[k] for k in pos["specialties"]}
-    t.decisions = {k: k for k in pos["decisions"]}
-    return _Parts(
-        t,
-        keys,
-        dates,
-        _csr(specs),
-        np.array(ids, np.int64),
-        np.array(owner, np.int64),
-        np.array(positions, np.int64),
-        np.array(decisions, np.int64),
-        {r: _csr(rows) for r, rows in rel.items()},
-    )
-
-
-def _merge(parts: list[_Parts]) -> _Parts:
-    """One part from many: tables unioned, indexes remapped, letters and items concatenated."""
-    if len(parts) == 1:
-        return parts[0]
-    t = Tables()
-    for p in parts:
-        t.merge(p.tables)
-    # union tables keep first-seen order; then remap every part's indexes into them
-    order: dict[str, dict[str, int]] = {}
-    for name in ("concepts", "sections", "regions", "documents", "specialties", "decisions"):
-        keys: dict[str, int] = {}
-        for p in parts:
-            for k in getattr(p.tables, name):
-                keys.setdefault(k, len(keys))
-        order[name] = keys
-        setattr(t, name, {k: getattr(t, name)[k] for k in keys})
-
-    def remap(p: _Parts, name: str) -> np.ndarray:
-        return np.array([order[name][k] for k in getattr(p.tables, name)], np.int64)
-
-    maps = [{n: remap(p, n) for n in order} for p in parts]
-    base = np.cumsum([0] + [len(p.letter_keys) for p in parts])
-
-    def cat_csr(pairs: list[tuple[np.ndarray, np.ndarray]], m: list[np.ndarray]):
-        ptrs, idxs, off = [np.zeros(1, np.int64)], [], 0
-        for (ptr, idx), mm in zip(pairs, m, strict=True):
-            ptrs.append(ptr[1:] + off)
-            idxs.append(mm[idx] if len(idx) else _EMPTY)
-            off += int(ptr[-1])
-        return np.concatenate(ptrs), np.concatenate(idxs)
-
-    rel = {
-        r: cat_csr([p.rel[r] for p in parts], [mp[_RELATION_TABLE[r]] for mp in maps])
-        for r in ITEM_RELATIONS
-    }
-    return _Parts(
-        t,
-        [k for p in parts for k in p.letter_keys],
-        [d for p in parts for d in p.letter_dates],
-        cat_csr([p.spec for p in parts], [mp["specialties"] for mp in maps]),
-        np.concatenate([p.item_ids for p in parts]),
-        np.concatenate([p.item_letter + b for p, b in zip(parts, base[:-1], strict=True)]),
-        np.concatenate([p.item_pos for p in parts]),
-        np.concatenate(
-            [mp["decisions"][p.item_decision] for p, mp in zip(parts, maps, strict=True)]
-        ),
-        rel,
-    )
-
-
-def _inverse(ptr: np.ndarray, idx: np.ndarray, n_targets: int) -> tuple[np.ndarray, np.ndarray]:
-    """target -> sorted unique items, from item -> targets."""
-    pairs = sorted_unique(np.asarray(idx) * (len(ptr) + 1) + entry_rows(ptr))  # (target, item)
-    tgt, items = pairs // (len(ptr) + 1), pairs % (len(ptr) + 1)
-    out_ptr = np.zeros(n_targets + 1, np.int64)
-    np.cumsum(np.bincount(tgt, minlength=n_targets), out=out_ptr[1:])
-    return out_ptr, items
+__all__ = ["FORMAT", "TABLES", "GraphArrays", "Tables"]
 
 
 class GraphArrays:
@@ -295,116 +78,11 @@ class GraphArrays:
     @classmethod
     def build(cls, letters: Iterable[Letter], chunk: int = 2000) -> GraphArrays:
         """From letters, a chunk at a time (so a large store never holds all its Letters)."""
-        parts, buf = [], []
-        for letter in letters:
-            buf.append(letter)
-            if len(buf) >= chunk:
-                parts.append(_parts_from_letters(buf))
-                buf = []
-        if buf or not parts:
-            parts.append(_parts_from_letters(buf))
-        return cls._finish(_merge(parts))
+        return cls(*build_arrays.build(letters, chunk))
 
     def updated(self, removed_letters: Iterable[str], added: Iterable[Letter]) -> GraphArrays:
         """A new GraphArrays without `removed_letters` and with `added` (replacing same keys)."""
-        added = list(added)
-        drop = set(removed_letters) | {x.key for x in added}
-        return GraphArrays._finish(_merge([self._without(drop), _parts_from_letters(added)]))
-
-    def _without(self, letters: set[str]) -> _Parts:
-        a = self.a
-        keys = np.asarray(self.letter_keys)
-        # dtype=str sizes the array to the longest key given: cast to the stored keys' width,
-        # a longer key would be cut and could match (and drop) a stored key it starts with
-        keep_l = ~np.isin(keys, np.array(sorted(letters), dtype=str))
-        lrows = np.flatnonzero(keep_l)
-        irows = np.flatnonzero(keep_l[np.asarray(a["item_letter"])])
-        new_l = np.cumsum(keep_l) - 1
-        return _Parts(
-            self.tables,
-            [str(k) for k in keys[lrows]],
-            [str(d) for d in np.asarray(a["letter_dates"])[lrows]],
-            take_rows(a["spec_ptr"], a["spec_idx"], lrows),
-            np.asarray(a["item_ids"])[irows],
-            new_l[np.asarray(a["item_letter"])[irows]],
-            np.asarray(a["item_pos"])[irows],
-            np.asarray(a["item_decision"])[irows],
-            {r: take_rows(a[f"{r}_ptr"], a[f"{r}_idx"], irows) for r in ITEM_RELATIONS},
-        )
-
-    @classmethod
-    def _finish(cls, p: _Parts) -> GraphArrays:
-        """Sort letters by key and items by (letter, position); drop unused table entries."""
-        keys = np.array(p.letter_keys, dtype=str) if p.letter_keys else np.empty(0, "<U1")
-        lorder = np.argsort(keys, kind="stable")
-        lrank = np.empty(len(keys), np.int64)
-        lrank[lorder] = np.arange(len(keys))
-        iorder = np.lexsort((p.item_pos, lrank[p.item_letter])) if len(p.item_ids) else _EMPTY
-        rel = {r: take_rows(*p.rel[r], iorder) for r in ITEM_RELATIONS}
-        spec = take_rows(*p.spec, lorder)
-        # compact tables to what the items use (concepts with their broader chains)
-        t = p.tables
-
-        def used(table: dict, idx: np.ndarray) -> set[str]:
-            names = list(table)  # once per table: indexing the dict's keys per entry is O(n^2)
-            return {names[i] for i in sorted_unique(idx).tolist()}
-
-        used_c = used(t.concepts, rel["req"][1])
-        todo = list(used_c)
-        while todo:
-            for parent in t.concepts[todo.pop()]["parents"]:
-                if parent not in used_c:
-                    used_c.add(parent)
-                    todo.append(parent)
-        used_s = used(t.sections, rel["asec"][1])
-        keep = {
-            "concepts": used_c,
-            "sections": used_s,
-            "regions": used(t.regions, rel["reg"][1]),
-            "documents": used(t.documents, rel["mdoc"][1])
-            | {t.sections[s]["document"] for s in used_s},
-            "specialties": used(t.specialties, spec[1]),
-            "decisions": used(t.decisions, p.item_decision),
-        }
-        nt = Tables(categories=dict(t.categories))
-        remaps: dict[str, np.ndarray] = {}
-        for name, used in keep.items():
-            old = getattr(t, name)
-            new = {k: old[k] for k in sorted(used) if k in old}
-            setattr(nt, name, new)
-            where = {k: i for i, k in enumerate(new)}
-            remaps[name] = np.array([where.get(k, -1) for k in old], np.int64)
-        nt.categories = {
-            c["category"]: t.categories[c["category"]]
-            for c in nt.concepts.values()
-            if c["category"]
-        }
-        arrays: dict[str, np.ndarray] = {
-            "letter_keys": keys[lorder],
-            "letter_dates": np.array(p.letter_dates, dtype="<U10")[lorder]
-            if p.letter_dates
-            else np.empty(0, "<U10"),
-        }
-        counts = np.bincount(lrank[p.item_letter], minlength=len(keys))
-        arrays["letter_ptr"] = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        arrays["spec_ptr"], arrays["spec_idx"] = spec[0], _remap(remaps["specialties"], spec[1])
-        arrays["item_ids"] = p.item_ids[iorder]
-        arrays["id_order"] = np.argsort(arrays["item_ids"], kind="stable")
-        arrays["item_letter"] = lrank[p.item_letter][iorder]
-        arrays["item_pos"] = p.item_pos[iorder]
-        arrays["item_decision"] = _remap(remaps["decisions"], p.item_decision[iorder])
-        for r in ITEM_RELATIONS:
-            arrays[f"{r}_ptr"] = rel[r][0]
-            arrays[f"{r}_idx"] = _remap(remaps[_RELATION_TABLE[r]], rel[r][1])
-        for name, r, table in (
-            ("concept", "req", nt.concepts),
-            ("region", "reg", nt.regions),
-            ("section", "msec", nt.sections),
-        ):
-            ptr, idx = _inverse(arrays[f"{r}_ptr"], arrays[f"{r}_idx"], len(table))
-            arrays[f"{name}_items_ptr"], arrays[f"{name}_items_idx"] = ptr, idx
-        arrays.update(_concept_sections(arrays, len(nt.concepts), len(nt.sections)))
-        return cls(nt, arrays)
+        return GraphArrays(*build_arrays.updated(self.tables, self.a, removed_letters, added))
 
     # ---- persistence ---------------------------------------------------------------------
     def save(self, folder: Path) -> None:
@@ -437,8 +115,11 @@ class GraphArrays:
         """Read a saved set; ValueError/OSError/KeyError when missing or inconsistent."""
         doc = json.loads((folder / TABLES).read_text())
         fmt = doc.get("format") if isinstance(doc, dict) else None
-        if fmt not in (1, FORMAT):
-            raise ValueError(f"{folder / TABLES}: unknown format")
+        if fmt != FORMAT:
+            raise ValueError(
+                f"{folder / TABLES}: query arrays format {fmt}, this imr-graph reads {FORMAT}: "
+                "run `imr-graph reindex`"
+            )
         t = Tables(**{k: doc[k] for k in Tables.__dataclass_fields__})
         arrays = {
             # a plain ndarray view of the map: np.memmap's __getitem__ costs ~1 us a call
@@ -446,10 +127,7 @@ class GraphArrays:
                 folder / f"{name}.npy", mmap_mode="r" if mmap else None, allow_pickle=False
             ).view(np.ndarray)
             for name in _ARRAYS
-            if fmt == FORMAT or name not in _CONCEPT_SECS
         }
-        if fmt == 1:  # derived from the saved arrays (~1 s at 1e6) until the next save
-            arrays.update(_concept_sections(arrays, len(t.concepts), len(t.sections)))
         out = cls(t, arrays)
         if out.n != doc["items"] or len(out.letter_keys) != doc["letters"]:
             raise ValueError(f"{folder}: arrays do not match {TABLES}")
@@ -510,12 +188,12 @@ class GraphArrays:
     def label(self, node: str) -> str:
         """Label of a concept, section, region, document or specialty id (else the id)."""
         t = self.tables
-        for table in (t.concepts, t.sections, t.documents):
-            if node in table:
-                return table[node]["label"]
-        for table in (t.regions, t.specialties, t.categories):
-            if node in table:
-                return table[node]
+        for records in (t.concepts, t.sections, t.documents):
+            if node in records:
+                return str(records[node]["label"])
+        for labels in (t.regions, t.specialties, t.categories):
+            if node in labels:
+                return labels[node]
         return node
 
     def _inv(self, name: str, pos: int | None) -> np.ndarray:
@@ -576,29 +254,6 @@ class GraphArrays:
             return out
 
         return [up(c, frozenset({c})) for c in self.concepts]
-
-
-def _concept_sections(a: dict[str, np.ndarray], n_concepts: int, n_sections: int) -> dict:
-    """concept -> sections cited by its items, with item counts and split votes (CSR)."""
-    cptr, citems = a["concept_items_ptr"], np.asarray(a["concept_items_idx"])
-    sptr, flat = take_rows(a["msec_ptr"], a["msec_idx"], citems)
-    lens = np.diff(sptr)
-    owner = np.repeat(entry_rows(cptr), lens)
-    keys, at = np.unique(owner * max(n_sections, 1) + flat, return_inverse=True)
-    ptr = np.zeros(n_concepts + 1, np.int64)
-    np.cumsum(np.bincount(keys // max(n_sections, 1), minlength=n_concepts), out=ptr[1:])
-    return {
-        "concept_secs_ptr": ptr,
-        "concept_secs_idx": (keys % max(n_sections, 1)).astype(np.int64),
-        "concept_secs_n": np.bincount(at, minlength=len(keys)).astype(np.int64),
-        "concept_secs_split": np.bincount(
-            at, weights=np.repeat(1.0 / np.maximum(lens, 1), lens), minlength=len(keys)
-        ),
-    }
-
-
-def _remap(m: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return m[idx] if len(idx) else _EMPTY
 
 
 def _any_in_row(ptr: np.ndarray, idx: np.ndarray, targets: np.ndarray) -> np.ndarray:

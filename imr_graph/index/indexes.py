@@ -1,10 +1,8 @@
 """The store's search indexes: rationale windows and requests in FAISS, BM25 over items.
 
-Indexes are derived data. Each save writes all three into a fresh folder `index/v<gen>-<id>/`,
-then atomically replaces `index/indexes.json`, which names that folder and the store generation
-it reflects, so a reader loads one whole set of index files or the previous one, never a mix.
-When the recorded generation differs from SQLite's (a crash between commit and save, a deleted
-file), `sync` rebuilds them from the SQL rows, re-embedding nothing the embedding cache holds.
+Indexes are derived data, saved as one set (`index/files.py`). When the recorded generation
+differs from SQLite's (a crash between commit and save, a deleted file), `sync` rebuilds them
+from the SQL rows, re-embedding nothing the embedding cache holds.
 
 Repairs write, so they take the store's writer lock; a reader that finds the indexes behind
 while another process writes waits for that writer's save (up to the lock timeout) instead.
@@ -13,8 +11,10 @@ while another process writes waits for that writer's save (up to the lock timeou
 from __future__ import annotations
 
 import functools
-import json
+import logging
+import os
 import shutil
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterable
@@ -30,36 +30,48 @@ from embeddings import (
     IndexCorruptError,
     IndexMismatchError,
     LexicalIndex,
+    ModelUnavailableError,
     VectorIndex,
     encode_with_cache,
 )
-from embeddings.atomic_files import atomic_write, fsync_dir, load_consistently
 from embeddings.csr import sorted_unique
-from imr_graph.errors import StoreError
+from embeddings.storage import fsync_dir
+from imr_graph import config
+from imr_graph.errors import REINDEX, IndexesError, StoreError, needs_reindex
 from imr_graph.index.arrays import GraphArrays
-from imr_graph.store.sqlite import Store, StoreBusyError, lock_holder, lock_timeout
+from imr_graph.index.files import (
+    INDEX_FORMAT,
+    STATE_FILE,
+    index_root,
+    load_files,
+    write_state,
+)
+from imr_graph.index.ids import MAX_WINDOWS, item_of_window, window_id
+from imr_graph.store.faults import crash_point
+from imr_graph.store.lock import StoreBusyError, lock_holder, lock_timeout, waiting_note
+from imr_graph.store.sqlite import Store
 from kg.model import Letter
 
-WINDOW_BITS = 6  # vector id = item id << 6 | window number
-MAX_WINDOWS = 1 << WINDOW_BITS
-STATE_FILE = "indexes.json"
-INDEX_FORMAT = 3  # 1: files under index/; 2: index/<dir> named by indexes.json; 3: + graph/
-_LEGACY_PARTS = ("rationales", "requests", "lexical")
+
+def make_encoder(model: str | None = None, store: Store | None = None) -> Encoder:
+    """The application's encoder: `model`, else $IMR_GRAPH_MODEL, else the model `store` was
+    embedded with, else the default (config.DEFAULT_MODEL); ONNX conversions go to the
+    application's cache folder. Cheap: the model loads on first use."""
+    if model is None and not os.environ.get(config.MODEL_ENV):
+        model = (store.meta("model") if store is not None else None) or config.DEFAULT_MODEL
+    return Encoder(
+        model,
+        model_env=config.MODEL_ENV,
+        backend_cache=config.backend_cache_dir(),
+        install_package=config.APP_NAME,
+    )
 
 
-class _Stale(Exception):
-    """Indexes loaded fine but reflect another store generation or item set."""
-
-
-def window_id(item_id: int, n: int) -> int:
-    return (item_id << WINDOW_BITS) | min(n, MAX_WINDOWS - 1)
-
-
-def item_of_window(vid: int) -> int:
-    return vid >> WINDOW_BITS
+log = logging.getLogger("imr_graph")
 
 
 def lexical_text(request: str, rationale: str) -> str:
+    """What BM25 indexes for an item: its request, then its rationale."""
     return f"{request}. {rationale}"
 
 
@@ -94,7 +106,7 @@ class Indexes:
 
     @property
     def folder(self) -> Path:
-        return self.store.path / "index"
+        return index_root(self.store)
 
     # ---- open ----------------------------------------------------------------------------
     @classmethod
@@ -109,36 +121,66 @@ class Indexes:
         """Load the indexes; rebuild them when missing, damaged or behind the store (if repair).
 
         A store embedded with another model than the configured one is refused with a line
-        that says to run `imr-graph reindex`, instead of answering with mismatched vectors.
+        that says to reindex, instead of answering with mismatched vectors.
         Repairing writes, so it needs the writer lock: when another process holds it (it is
         ingesting), this waits up to `wait` seconds (default: the lock timeout) for that
         writer to save consistent indexes, then gives up with a one-line StoreBusyError.
-        With repair=False any problem is a one-line StoreError that says what to run.
+        With repair=False any problem is a one-line StoreError that says what to run. A
+        repair is logged (a query that repairs says so). On a read-only store nothing is
+        written: indexes behind the store answer as they are, with a warning; damaged ones
+        are refused with the remedy.
         """
-        enc = encoder or Encoder(None)
+        enc = encoder or make_encoder(store=store)
         stored_model = store.meta("model")
         if stored_model and stored_model != enc.model_name and not allow_model_change:
             raise StoreError(
                 f"store {store.path} was embedded with {stored_model} but the configured model "
-                f"is {enc.model_name}: run `imr-graph reindex` to re-embed, or set "
-                f"IMR_GRAPH_MODEL={stored_model}"
+                f"is {enc.model_name}: {REINDEX} to re-embed, or set "
+                f"{config.MODEL_ENV}={stored_model}"
             )
         deadline = time.monotonic() + (lock_timeout() if wait is None else max(0.0, wait))
+        said = False
+        had_indexes = (index_root(store) / STATE_FILE).exists()
         while True:
             idx, problem = cls._try_load(store, enc)
             if idx is not None and problem is None:
                 return idx
+            assert problem is not None
+            if store.read_only:
+                if idx is None:
+                    raise IndexesError(
+                        f"{problem}, and {store.path} is read-only: {REINDEX} on a writable "
+                        "copy of the store"
+                    )
+                log.warning(
+                    "%s; %s is read-only, so this answer comes from the indexes as they are "
+                    "(%s on a writable copy to bring them in step)",
+                    problem,
+                    store.path,
+                    REINDEX,
+                )
+                return idx
             if not repair:
-                raise StoreError(problem)
+                raise StoreError(needs_reindex(problem))
             try:
                 with store.writing(timeout=0):
                     # Under the lock nobody else writes: load again, then bring it in step.
                     idx, problem = cls._try_load(store, enc)
                     if idx is not None and problem is None:
                         return idx
-                    if idx is None:
-                        idx = cls.empty(store, enc)
-                    idx.sync()
+                    try:
+                        if idx is None:
+                            idx = cls.empty(store, enc)
+                        idx.sync()
+                    except ModelUnavailableError:
+                        raise StoreError(
+                            f"store {store.path} was embedded with {enc.model_name}, which is "
+                            "not available on this machine, and its indexes need repair "
+                            f"({problem}): {REINDEX} --model NAME to re-embed with a model "
+                            "you have"
+                        ) from None
+                    if had_indexes:  # a first build of a new store is no repair
+                        log.warning("%s; repaired them from the store", problem)
                     return idx
             except StoreBusyError:
                 if time.monotonic() >= deadline:
@@ -148,30 +190,31 @@ class Indexes:
                         f"another process (pid {pid or 'unknown'}) is writing it; try again "
                         "when it ends"
                     ) from None
+                if not said:
+                    waiting_note(store.path)
+                    said = True
                 time.sleep(0.1)
 
     @classmethod
     def _try_load(cls, store: Store, enc: Encoder) -> tuple[Indexes | None, str | None]:
-        """(indexes, None) when in step with the store; else (loaded or None, one-line why)."""
+        """(indexes, None) when in step with the store; else (loaded or None, one-line why,
+        without the remedy)."""
         with store.snapshot():  # generation and item count from one SQL state
             gen = store.generation
             want = store.db.execute("SELECT count(*) FROM items").fetchone()[0]
-        try:
-            state, rat, req, lex, arrays = load_files(store, enc.model_name)
-        except _NewerFormat as e:
-            raise StoreError(str(e)) from None
+        try:  # IndexesError (a newer format) goes up as it is: no repair can help
+            files = load_files(store, enc.model_name)
         except IndexMismatchError as e:
-            return None, _with_hint(str(e))
+            return None, e.problem
         except (IndexCorruptError, EmbeddingsError, OSError, ValueError, KeyError) as e:
-            return None, (
-                f"search indexes of {store.path} are damaged or missing "
-                f"({_without_hint(str(e))}): run `imr-graph reindex`"
-            )
+            why = e.problem if isinstance(e, EmbeddingsError) else str(e)
+            return None, f"search indexes of {store.path} are damaged or missing ({why})"
+        state, rat, req, lex, arrays = files
         idx = cls(store, enc, rat, req, lex, int(state["generation"]), arrays)
         if idx.generation != gen or not _same_count(idx, want):
             return idx, (
                 f"search indexes of {store.path} are behind the store (index generation "
-                f"{idx.generation}, store {gen}): run `imr-graph reindex`"
+                f"{idx.generation}, store {gen})"
             )
         return idx, None
 
@@ -192,6 +235,38 @@ class Indexes:
     def cache(self) -> EmbeddingCache:
         return EmbeddingCache(self.store.path / "embedding_cache.sqlite")
 
+    def _embed(self, batches: list[list[str]], show_progress: bool) -> list[np.ndarray]:
+        """Vectors of the rationale windows, then of the requests, through the cache.
+
+        The cache is derived data: when it turns out damaged, it is set aside, started again
+        empty (what it held is re-embedded) and the change is said in one line.
+        """
+        descs = ["embedding rationales", "embedding requests"]
+        for attempt in (0, 1):
+            try:
+                with self.cache() as cache:
+                    return [
+                        _encode(self.encoder, cache, texts, show_progress and n == 0, descs[n])
+                        for n, texts in enumerate(batches)
+                    ]
+            except sqlite3.DatabaseError as e:
+                if attempt:
+                    raise
+                path = self.store.path / "embedding_cache.sqlite"
+                log.warning(
+                    "embedding cache %s is damaged (%s); it is derived data: started it again "
+                    "empty, so its texts are embedded anew",
+                    path,
+                    e,
+                )
+                for part in (
+                    path,
+                    path.with_name(path.name + "-wal"),
+                    path.with_name(path.name + "-shm"),
+                ):
+                    part.unlink(missing_ok=True)
+        raise AssertionError("unreachable")
+
     def prepare(self, letters: Iterable[Letter], show_progress: bool = False) -> None:
         """Embed the letters' passages into the cache before their SQL commit.
 
@@ -205,9 +280,7 @@ class Indexes:
         enc = self.encoder
         windows = enc.split_windows_many([rat or req for req, rat in items])
         texts = [w for wins in windows for w in wins[:MAX_WINDOWS]]
-        with self.cache() as cache:
-            _encode(enc, cache, texts, show_progress, "embedding rationales")
-            _encode(enc, cache, [req for req, _ in items], False, "embedding requests")
+        self._embed([texts, [req for req, _ in items]], show_progress)
 
     def apply(
         self,
@@ -270,6 +343,7 @@ class Indexes:
                 fresh.lexical,
             )
             self._add_rows(self._rows(None), show_progress)
+            crash_point("reindex.embedded")
             self.arrays = GraphArrays.build(self.store.iter_letters())
             self.save()
 
@@ -298,9 +372,7 @@ class Indexes:
             for n, w in enumerate(wins[:MAX_WINDOWS]):
                 texts.append(w)
                 vids.append(window_id(iid, n))
-        with self.cache() as cache:
-            vecs = _encode(enc, cache, texts, show_progress, "embedding rationales")
-            rvecs = _encode(enc, cache, [r[1] for r in rows], False, "embedding requests")
+        vecs, rvecs = self._embed([texts, [r[1] for r in rows]], show_progress)
         self.rationales.add(np.asarray(vids, dtype=np.int64), vecs)
         self.requests.add(np.asarray([r[0] for r in rows], dtype=np.int64), rvecs)
         self.lexical.add([r[0] for r in rows], [lexical_text(r[1], r[2]) for r in rows])
@@ -319,30 +391,25 @@ class Indexes:
             name = f"v{gen:08d}-{uuid.uuid4().hex[:8]}"
             base = folder / name
             self.rationales.save(base / "rationales")
+            crash_point("save.rationales")
             self.requests.save(base / "requests")
+            crash_point("save.requests")
             self.lexical.save(base / "lexical")
+            crash_point("save.lexical")
             self.arrays.save(base / "graph")
+            crash_point("save.arrays")
             fsync_dir(base / "graph")
             fsync_dir(base)
-            state = {
-                "format": INDEX_FORMAT,
-                "generation": gen,
-                "model": self.encoder.model_name,
-                "dir": name,
-            }
-
-            def write(p: Path) -> None:
-                p.write_text(json.dumps(state))
-
-            atomic_write(folder / STATE_FILE, write)
+            model = self.encoder.model_name
+            write_state(
+                folder, {"format": INDEX_FORMAT, "generation": gen, "model": model, "dir": name}
+            )
+            crash_point("save.swapped")
             self.generation = gen
             for old in folder.iterdir():
-                if (
-                    old.is_dir()
-                    and old.name != name
-                    and (old.name.startswith("v") or old.name in _LEGACY_PARTS)
-                ):
+                if old.is_dir() and old.name != name and old.name.startswith("v"):
                     shutil.rmtree(old, ignore_errors=True)
+            crash_point("save.pruned")
             if self.store.meta("model") != self.encoder.model_name:
                 with self.store.transaction():
                     self.store._set_meta("model", self.encoder.model_name)
@@ -366,10 +433,6 @@ def _encode(
     return np.vstack(out)
 
 
-class _NewerFormat(Exception):
-    """indexes.json written by a newer imr-graph."""
-
-
 def indexed_item_ids(
     rationales: VectorIndex, requests: VectorIndex, lexical: LexicalIndex
 ) -> dict[str, np.ndarray]:
@@ -385,86 +448,6 @@ def store_item_ids(store: Store) -> np.ndarray:
     """Every item id of the store, sorted (int64)."""
     cur = store.db.execute("SELECT id FROM items ORDER BY id")
     return np.fromiter((r[0] for r in cur), np.int64)
-
-
-def _read_state(folder: Path) -> dict | None:
-    try:
-        state = json.loads((folder / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return state if isinstance(state, dict) else None
-
-
-def index_dir(folder: Path, state: dict) -> Path:
-    """The folder holding the index files that `state` (indexes.json) points at."""
-    name = state.get("dir")
-    if name is None:  # format 1: files directly under index/
-        return folder
-    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name[0] == ".":
-        raise IndexCorruptError(f"{folder / STATE_FILE} names a bad folder {name!r}")
-    return folder / name
-
-
-def load_files(
-    store: Store, expected_model: str | None = None
-) -> tuple[dict, VectorIndex, VectorIndex, LexicalIndex, GraphArrays]:
-    """Read indexes.json and the indexes and query arrays it points at (no model, no repair).
-
-    Before format 3 there were no saved query arrays: those sets read as behind the store,
-    so opening them rebuilds the arrays once.
-
-    Raises IndexCorruptError when anything is missing or unreadable, IndexMismatchError when
-    `expected_model` differs from the one the vectors were built with, and _NewerFormat for
-    indexes written by a newer imr-graph. A reader that races saves retries up to twice.
-    """
-    folder = store.path / "index"
-
-    def read_state() -> dict:
-        state = _read_state(folder)
-        if state is None:
-            if (folder / STATE_FILE).exists():
-                raise IndexCorruptError(f"{folder / STATE_FILE} is unreadable")
-            raise IndexCorruptError(f"no index state at {folder / STATE_FILE}")
-        fmt = state.get("format", 1)
-        if not isinstance(fmt, int) or fmt > INDEX_FORMAT:
-            raise _NewerFormat(
-                f"search indexes of {store.path} use format {fmt}, newer than this imr-graph "
-                f"reads ({INDEX_FORMAT}): upgrade imr-graph, or run `imr-graph reindex`"
-            )
-        if not isinstance(state.get("generation"), int):
-            raise IndexCorruptError(f"{folder / STATE_FILE} has no generation")
-        return state
-
-    def load(state: dict) -> tuple[dict, VectorIndex, VectorIndex, LexicalIndex, GraphArrays]:
-        base = index_dir(folder, state)
-        # memory-mapped: opening reads nothing; the first write copies the index to memory
-        rat = VectorIndex.load(base / "rationales", expected_model=expected_model, mmap=True)
-        req = VectorIndex.load(base / "requests", expected_model=expected_model, mmap=True)
-        lex = LexicalIndex.load(base / "lexical", mmap=True)
-        return state, rat, req, lex, _load_arrays(base / "graph", state.get("format", 1))
-
-    # a writer may swap the pointer (and remove these files) between the two reads
-    return load_consistently(read_state, load, retries=2)
-
-
-def _load_arrays(folder: Path, fmt: int) -> GraphArrays:
-    """The saved query arrays, memory-mapped; empty for sets saved before format 3."""
-    if fmt < 3:
-        return GraphArrays.build([])  # the count check then finds them behind: sync rebuilds
-    try:
-        return GraphArrays.load(folder, mmap=True)
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise IndexCorruptError(f"query arrays at {folder} are unreadable ({e})") from None
-
-
-def _without_hint(msg: str) -> str:
-    for hint in ("; run `imr-graph reindex`", ": run `imr-graph reindex`"):
-        msg = msg.replace(hint, "")
-    return msg
-
-
-def _with_hint(msg: str) -> str:
-    return msg if "reindex" in msg else f"{msg}: run `imr-graph reindex`"
 
 
 def _same_count(idx: Indexes, want: int) -> bool:

@@ -1,0 +1,1 @@
+"""Reading letters: PDF or text -> cleaned lines -> parts -> header, people, citations -> Letter."""

@@ -65,9 +65,9 @@ def reviewer(text: str) -> Reviewer:
         r"Certification\(s\)\s*/\s*Specialty\s*:\s*(.+?)(?=\s*CLINICAL CASE SUMMARY|$)", text
     )
     if lic or spec:
-        states = _split_list(lic.group(1)) if lic else []
-        specs = _split_list(spec.group(1)) if spec else []
-        return Reviewer(tuple(states), tuple(specs))
+        listed_states = _split_list(lic.group(1)) if lic else []
+        listed_specs = _split_list(spec.group(1)) if spec else []
+        return Reviewer(tuple(listed_states), tuple(listed_specs))
     specs: list[str] = []
     m = re.search(
         r"Board\s+Certified\s+in\s+(.+?)(?=,?\s+(?:has\s+a\s+sub|and\s+is\s+licensed)|\.)", text

@@ -1,0 +1,1 @@
+"""Answering questions: the retrievers, their fusion, section re-ranking, filters and answers."""

@@ -27,13 +27,13 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
 def guidelines_of(letter: Letter | None, position: int) -> tuple[CitedGuideline, ...]:
     """The MAXIMUS citations of one item, normalized as the graph records them."""
-    from kg import graph as G  # networkx: only when results are cited
+    from kg.facts import citation_facts
 
     if letter is None or not 0 <= position < len(letter.items):
         return ()
     out = []
     for c in letter.items[position].maximus_citations:
-        f = G.citation_facts(c, "maximus")
+        f = citation_facts(c, "maximus")
         edition = f.edition if f.edition != "unspecified" else None
         secs = tuple((sid, label) for sid, label in f.sections)
         out.append(CitedGuideline(f.document_label, f.document_id, edition, secs, c.pages))

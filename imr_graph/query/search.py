@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from embeddings import single_query_threads
-from imr_graph.index.indexes import Indexes, item_of_window
+from imr_graph.index.ids import item_of_window, window_of
+from imr_graph.index.indexes import Indexes
 from imr_graph.store.sqlite import Store
 
 
@@ -30,10 +31,9 @@ def search(
     store: Store, query: str, k: int = 10, mode: str = "dense", indexes: Indexes | None = None
 ) -> list[Hit]:
     idx = indexes or Indexes.open(store)
+    scored: list[tuple[int, float, int | None]]  # (item, score, best window's vector id)
     if mode == "lexical":
-        scored: list[tuple[int, float, int | None]] = [
-            (iid, s, None) for iid, s in idx.lexical.search(query, k)
-        ]
+        scored = [(iid, s, None) for iid, s in idx.lexical.search(query, k)]
     else:
         with single_query_threads():
             qv = idx.encoder.encode([query])
@@ -59,7 +59,7 @@ def search(
         if vid is not None:
             if iid not in windows:
                 windows[iid] = idx.encoder.split_windows(rationale) or [rationale]
-            n = vid & 63
+            n = window_of(vid)
             passage = windows[iid][min(n, len(windows[iid]) - 1)]
         hits.append(Hit(float(s), key, pos, request, decision, passage, iid))
     return hits

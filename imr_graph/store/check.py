@@ -22,9 +22,13 @@ from kg.model import letter_from_json
 
 @dataclass(frozen=True)
 class Check:
+    """One invariant: ok, a warning (derived data behind the store, repaired on the next
+    open: not damage), or a failure (damage, exit 1)."""
+
     name: str
     ok: bool
     reason: str
+    warning: bool = False
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -32,6 +36,10 @@ class Check:
 
 def _ok(name: str, reason: str) -> Check:
     return Check(name, True, reason)
+
+
+def _warn(name: str, reason: str) -> Check:
+    return Check(name, True, reason, warning=True)
 
 
 def _fail(name: str, reason: str) -> Check:
@@ -61,7 +69,7 @@ def check_store(store: Store | str | Path, indexes: bool = True) -> list[Check]:
     """All checks of one store, in order; a store that does not open is one FAIL."""
     if not isinstance(store, Store):
         try:
-            opened = Store.open(store, create=False)
+            opened = Store.open(store, create=False, read_only=True)
         except StoreError as e:
             return [_fail("open", str(e))]
         try:
@@ -156,7 +164,9 @@ def _checks(store: Store, with_indexes: bool) -> list[Check]:
 def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
     from embeddings import EmbeddingsError
     from embeddings.csr import sorted_unique
-    from imr_graph.index.indexes import _NewerFormat, indexed_item_ids, load_files
+    from imr_graph.errors import IndexesError, needs_reindex
+    from imr_graph.index.files import load_files
+    from imr_graph.index.indexes import indexed_item_ids
 
     want = sorted_unique(item_ids)
     gen = store.generation
@@ -168,34 +178,76 @@ def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
         return [_ok("indexes", "empty store, no search indexes")]
     try:
         state, rat, req, lex, arrays = load_files(store)
-    except (EmbeddingsError, _NewerFormat, OSError, ValueError) as e:
+    except (EmbeddingsError, IndexesError, OSError, ValueError) as e:
         line = str(e).splitlines()[0] if str(e) else type(e).__name__
         if "reindex" not in line:
-            line += ": run `imr-graph reindex`"
+            line = needs_reindex(line)
         return [_fail("indexes", line)]
-    out = [_ok("indexes", f"index files load ({state.get('dir', 'format 1')})")]
+    out = [_ok("indexes", f"index files load ({state['dir']})")]
     igen = state["generation"]
-    out.append(
-        _ok("generation", f"indexes reflect store generation {gen}")
-        if igen == gen
-        else _fail(
-            "generation",
-            f"indexes reflect generation {igen}, store is at {gen}: run `imr-graph reindex`",
+    behind = igen < gen  # a writer committed, then stopped before saving the indexes
+    repaired = "behind the store, repaired on the next open (or run `imr-graph reindex`)"
+    if igen == gen:
+        out.append(_ok("generation", f"indexes reflect store generation {gen}"))
+    elif behind:
+        out.append(
+            _warn("generation", f"indexes reflect generation {igen}, store is at {gen}: {repaired}")
         )
-    )
+    else:
+        out.append(
+            _fail(
+                "generation",
+                needs_reindex(f"indexes reflect generation {igen}, ahead of the store's {gen}"),
+            )
+        )
     held = {**indexed_item_ids(rat, req, lex), "query_arrays": sorted_unique(arrays.item_ids)}
     for name, have in held.items():
         d = _diff(name, have, want)
-        out.append(_fail(name, d) if d else _ok(name, f"{len(have)} items, same as the store"))
+        if not d:
+            out.append(_ok(name, f"{len(have)} items, same as the store"))
+        else:
+            out.append(_warn(name, f"{d}; {repaired}") if behind else _fail(name, d))
     models = {rat.model_name, req.model_name, state.get("model")}
     if len(models) != 1 or model not in models:
         out.append(
             _fail(
                 "model",
-                f"store meta says {model}, index manifests say {sorted(map(str, models))}: "
-                "run `imr-graph reindex`",
+                needs_reindex(
+                    f"store meta says {model}, index manifests say {sorted(map(str, models))}"
+                ),
             )
         )
     else:
         out.append(_ok("model", f"{model}"))
+    out.append(_cache_check(store))
     return out
+
+
+def _cache_check(store: Store) -> Check:
+    """The embedding cache is derived data: damage is reported; the next writer rebuilds it."""
+    import sqlite3
+
+    path = store.path / "embedding_cache.sqlite"
+    if not path.exists():
+        return _ok("embedding_cache", "none yet")
+    verdict = "unreadable"
+    for mode in ("mode=ro", "immutable=1"):  # immutable: a read-only folder without its -shm
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
+            try:
+                verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+            finally:
+                db.close()
+            break
+        except sqlite3.OperationalError as e:
+            verdict = str(e)
+        except sqlite3.DatabaseError as e:
+            verdict = str(e)
+            break
+    if verdict == "ok":
+        return _ok("embedding_cache", "quick_check ok")
+    return _fail(
+        "embedding_cache",
+        f"{path} is damaged ({verdict}); it is derived data: the next ingest or reindex "
+        "rebuilds it",
+    )

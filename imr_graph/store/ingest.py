@@ -16,6 +16,7 @@ from typing import Protocol
 
 from imr_graph.errors import LetterError
 from imr_graph.letters.parse import parse_file
+from imr_graph.store.faults import crash_point
 from imr_graph.store.sqlite import IngestReport, Store
 from kg.model import Letter
 
@@ -46,6 +47,24 @@ def letter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
             )
         else:
             yield path
+
+
+def skipped_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files inside the folders named that are not letters by their suffix (never read)."""
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out.extend(
+                sorted(
+                    f
+                    for f in path.rglob("*")
+                    if f.is_file()
+                    and f.suffix.lower() not in LETTER_SUFFIXES
+                    and not f.name.startswith(".")
+                )
+            )
+    return out
 
 
 def ingest(
@@ -89,6 +108,7 @@ def _ingest(
             return
         if indexes is not None:
             indexes.prepare(store.changed(batch), show_progress=progress)
+        crash_point("ingest.embedded")
         a, r, u, removed_ids, added_ids = store.put_letters(batch)
         added.extend(a)
         replaced.extend(r)
@@ -101,6 +121,7 @@ def _ingest(
             # checkpoints; a crash in between is repaired from the embedding cache on open
             due = time.monotonic() - last_save >= CHECKPOINT_S
             indexes.apply(removed_ids, added_ids, show_progress=False, save=due)
+            crash_point("ingest.applied")
             unsaved = not due
             if due:
                 last_save = time.monotonic()

@@ -7,8 +7,6 @@ commit and the index save is detected on open and repaired from the embedding ca
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
 import sqlite3
@@ -20,15 +18,16 @@ from pathlib import Path
 
 import networkx as nx
 
+from imr_graph.config import default_store_dir
 from imr_graph.errors import StoreError
+from imr_graph.store.faults import crash_point
+from imr_graph.store.lock import LOCK_FILE, StoreBusyError, acquire, lock_holder, lock_timeout
+
+__all__ = ["LOCK_FILE", "SCHEMA_VERSION", "Store", "StoreBusyError", "lock_holder", "lock_timeout"]
 from kg.graph import add_letter, build_graph, item_int_id, remove_letter
 from kg.model import Letter, letter_from_json, letter_to_json
 
 SCHEMA_VERSION = 1
-STORE_ENV = "IMR_GRAPH_STORE"
-LOCK_FILE = ".lock"
-LOCK_TIMEOUT_ENV = "IMR_GRAPH_LOCK_TIMEOUT"
-DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a second writer waits for the first one
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS letters (
@@ -54,37 +53,6 @@ CREATE INDEX IF NOT EXISTS items_letter ON items(letter_key);
 """
 
 
-class StoreBusyError(StoreError):
-    """Another process holds the store's writer lock; str() names its pid."""
-
-
-def lock_timeout() -> float:
-    """Seconds a writer waits for the store's writer lock ($IMR_GRAPH_LOCK_TIMEOUT, else 30)."""
-    try:
-        return max(0.0, float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT)))
-    except ValueError:
-        return DEFAULT_LOCK_TIMEOUT
-
-
-def lock_holder(store_dir: Path) -> int | None:
-    """Pid written in the store's lock file by the process that holds (or last held) it."""
-    try:
-        text = (store_dir / LOCK_FILE).read_text().strip()
-        return int(text) if text else None
-    except (OSError, ValueError):
-        return None
-
-
-def default_store_dir() -> Path:
-    """--store default: $IMR_GRAPH_STORE, else the user's data dir."""
-    env = os.environ.get(STORE_ENV)
-    if env:
-        return Path(env)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("imr-graph")) / "store"
-
-
 @dataclass(frozen=True)
 class IngestReport:
     """What one ingest did, letter by letter."""
@@ -107,27 +75,48 @@ class Store:
     _graph: nx.MultiDiGraph | None = None
     _lock_fd: int | None = None
     _lock_depth: int = 0
+    read_only: bool = False  # opened where nothing can be written: never repair or write
+    for_reading: bool = False  # opened by a command that reads: opening creates nothing
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path | None = None, create: bool = True) -> Store:
+    def open(
+        cls, path: str | Path | None = None, create: bool = True, read_only: bool = False
+    ) -> Store:
+        """Open (or with `create`, make) the store at `path` (default: $IMR_GRAPH_STORE ...).
+
+        `read_only`: for commands that only read. Opening writes nothing (no folder, no
+        schema); where the folder or database cannot be written (a read-only mount, another
+        user's archive) the connection is SQLite's read-only one and `self.read_only` is
+        True, so that nothing downstream tries to repair or write.
+        """
         p = Path(path) if path is not None else default_store_dir()
         db_file = p / "store.sqlite"
         if not db_file.exists():
-            if not create:
+            if p.exists() and not p.is_dir():
+                raise StoreError(f"{p} is a file, not a store folder: give the folder --store")
+            if not create or read_only:
                 raise StoreError(f"no store at {p}: run `imr-graph ingest PATH --store {p}`")
-            p.mkdir(parents=True, exist_ok=True)
+        writable = _writable(p, db_file)
         try:
-            db = sqlite3.connect(db_file, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # a commit survives power loss too
-            db.execute("PRAGMA foreign_keys=ON")
+            if read_only and not writable:
+                db = _read_only_connection(db_file)
+            else:
+                if not db_file.exists():
+                    p.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(db_file, timeout=30, isolation_level=None)
+                if not read_only:
+                    db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")  # a commit survives power loss too
+                db.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as e:
             raise StoreError(
                 f"{db_file}: not a readable store database ({e}); restore it from a backup "
                 "or re-ingest the letters into a new store"
             ) from None
         store = cls(p, db)
+        store.read_only = read_only and not writable
+        store.for_reading = read_only
         try:
             store._check_version()
         except sqlite3.DatabaseError as e:
@@ -150,6 +139,11 @@ class Store:
         if has_meta:
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
+            if self.for_reading:
+                raise StoreError(
+                    f"{self.path / 'store.sqlite'} is not an imr-graph store (it has no "
+                    "schema): give the folder of a store, or restore it from a backup"
+                )
             with self.transaction():
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
@@ -180,6 +174,14 @@ class Store:
             )
 
     def close(self) -> None:
+        if not self.for_reading:
+            # Back to a rollback journal once the writer is done (best effort: another open
+            # connection keeps WAL), so that a later reader creates no -wal/-shm files: opening
+            # a store for reading then writes nothing at all, not even a folder's mtime.
+            try:
+                self.db.execute("PRAGMA journal_mode=DELETE")
+            except sqlite3.Error:
+                pass
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing the descriptor releases the flock
             self._lock_fd = None
@@ -191,12 +193,12 @@ class Store:
     def writing(self, timeout: float | None = None) -> Iterator[None]:
         """Hold the store's writer lock (flock on store/.lock) for a whole write.
 
-        SQL commits are serialized by SQLite, but an ingest also rewrites the index files, so
-        every writer (ingest, remove, reindex, index repair) takes this lock first. It is
-        re-entrant within one Store. A second writer waits up to `timeout` seconds (default
-        $IMR_GRAPH_LOCK_TIMEOUT or 30), then gets StoreBusyError naming the holder's pid.
-        The kernel drops the lock when its holder dies, so a killed writer never blocks.
+        Re-entrant within one Store; see `store/lock.py`. A second writer says once whom it
+        waits for, waits up to `timeout` seconds (default $IMR_GRAPH_LOCK_TIMEOUT or 30), then
+        gets StoreBusyError naming the holder's pid. A read-only store refuses at once.
         """
+        if self.read_only:
+            raise StoreError(f"store {self.path} is read-only here: nothing can be written to it")
         if self._lock_depth:
             self._lock_depth += 1
             try:
@@ -204,31 +206,7 @@ class Store:
             finally:
                 self._lock_depth -= 1
             return
-        wait = lock_timeout() if timeout is None else max(0.0, timeout)
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as e:
-                    if e.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
-                        raise
-                if time.monotonic() >= deadline:
-                    pid = lock_holder(self.path)
-                    who = f"pid {pid}" if pid else "pid unknown"
-                    raise StoreBusyError(
-                        f"store {self.path} is being written by another process ({who}); "
-                        "try again when it ends"
-                    )
-                time.sleep(0.05)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        except BaseException:
-            os.close(fd)
-            raise
+        fd = acquire(self.path, timeout)
         self._lock_fd, self._lock_depth = fd, 1
         try:
             yield
@@ -439,6 +417,8 @@ class Store:
                     added_ids.append(iid)
             if added or replaced:
                 self._set_meta("generation", str(self.generation + 1))
+            crash_point("put.uncommitted")
+        crash_point("put.committed")
         self._apply_to_graph(batch, replaced, added)
         return added, replaced, unchanged, removed_ids, added_ids
 
@@ -464,6 +444,8 @@ class Store:
         with self.writing(), self.transaction():
             ids = self._delete(key)
             self._set_meta("generation", str(self.generation + 1))
+            crash_point("remove.uncommitted")
+        crash_point("remove.committed")
         self._letters.pop(key, None)
         if self._graph is not None:
             remove_letter(self._graph, key)
@@ -480,6 +462,30 @@ class Store:
                 if self._graph is not None:
                     remove_letter(self._graph, letter.key)
                     add_letter(self._graph, letter)
+
+
+def _writable(folder: Path, db_file: Path) -> bool:
+    """Whether this process may write the store (its folder, and its database if present)."""
+    if not folder.exists():
+        return True  # made on create
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    return not db_file.exists() or os.access(db_file, os.W_OK)
+
+
+def _read_only_connection(db_file: Path) -> sqlite3.Connection:
+    """A connection that writes nothing, not even SQLite's -shm/-wal files.
+
+    `mode=ro` reads a WAL database when its -shm file exists; on a read-only folder without
+    one, `immutable=1` reads the main file as it is (what a cleanly closed store holds).
+    """
+    uri = db_file.resolve().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
 
 def _chunks(values: list, size: int = 500) -> Iterator[list]:

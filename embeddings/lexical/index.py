@@ -1,67 +1,49 @@
 """BM25 keyword search over the same int64 id space as the vector index, in numpy.
 
-Scores: BM25 "lucene" (k1=1.5, b=0.75) exactly as bm25s 0.3.16 computes them (float32 term
-scores, float32 sums in query-term order; a test compares with a fresh bm25s index). bm25s is
-not used to build: its per-document Python loop took 5.6 s at 1e5 docs, this build 1.9 s.
+Scores: BM25 "lucene" (k1=1.5, b=0.75) exactly as bm25s 0.3.16 computes them (`bm25.py`; a
+test compares with a fresh bm25s index). bm25s is not used to build: its per-document Python
+loop took 5.6 s at 1e5 docs, this build 1.9 s.
 
-Format 2: plain .npy files named in `manifest.json` (swapped last, so a save is atomic): the
-term-major CSC score matrix (data f32, indices i32 = doc position, indptr i64); doc ids (i64,
-position order = id order, so `in`/`ids()`/`remove` are a searchsorted); every document's token
-ids as a CSR (doc_ptr i64, token_ids i32, each row sorted); the vocabulary (UTF-8 bytes +
-offsets, term ids in string order for a binary search); and a dense row of scores for each
-term in >= half the docs (no larger than its sparse column, ~8x faster to add than to
-scatter: p50 20 -> 12 ms, p95 37 -> 18 ms at 1e6). `load(mmap=True)` maps it all, builds nothing.
+Format 2 (the only one read): plain .npy files named in `manifest.json` (swapped last, so a
+save is atomic): the term-major CSC score matrix (data f32, indices i32 = doc position, indptr
+i64); doc ids (i64, position order = id order, so `in`/`ids()`/`remove` are a searchsorted);
+every document's token ids as a CSR (doc_ptr i64, token_ids i32, each row sorted); the
+vocabulary (UTF-8 bytes + offsets, term ids in string order for a binary search); and a dense
+row of scores for each term in >= half the docs. `load(mmap=True)` maps it all, builds nothing.
 
 Texts are not kept. `add` tokenises only new texts and `remove` sets tombstones; the next
-`search`/`save` rebuilds from the token CSR: rows are sorted, so a term frequency is a run
-length, and the matrix is assembled slice by slice (scipy's CSR->CSC per slice). Every
-change costs a full rebuild (BM25's idf and average length are global): batch them.
-
-`python -m benchmarks.lexical`: Intel Xeon, 2 cores shared with other work (load average
-5-8 during the run: times are pessimistic), 23.5 GiB RAM, numpy 2.4. Docs of 150 Zipf tokens
-(~100 distinct) over 50k words; 200 queries of 3-10 words drawn the same way, k=200, one
-thread; load, RSS and queries in a fresh process on the mmap-loaded index; upd = remove 50 +
-add 50 docs + the search that rebuilds:
-
-      n|add s|rebuild s|save s|peak MiB|load s|RSS MiB|+q MiB|p50 ms|p95 ms|upd s|upd MiB|disk MiB
- 100000|   11|      1.9|   0.2|     711| 0.002|    1.8|    92|   0.5|   4.5|  1.7|    713|     145
-1000000|  129|     17.2|   5.4|    2763| 0.007|    9.0|   762|  13.3|  18.7| 14.0|   3240|    1437
-
-"add s" is mostly the tokenizer. RSS after queries (+q) is mapped file pages (page cache), as
-is ~1.4 GiB of the update peak; a rebuild at 1e6 allocates ~1.7 GiB. Query time follows the
-query's posting lengths: ~4 ms per 1e6 postings scattered, ~0.5 ms per dense row.
-Format 1 (`lexical.jsonl` with texts) still loads, tokenised once; the next `save` upgrades it.
+`search`/`save` rebuilds from the token CSR. Every change costs a full rebuild (BM25's idf
+and average length are global): batch them. Measurements (`python -m benchmarks.lexical`,
+1e5 and 1e6 documents) are in docs/benchmarks.md, "Lexical index".
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import re
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bm25s.stopwords import STOPWORDS_EN
 
-from embeddings.atomic_files import atomic_write, load_consistently
 from embeddings.csr import copy_rows, sorted_positions, take_rows
-from embeddings.errors import IndexCorruptError, IndexMismatchError
+from embeddings.errors import DEFAULT_REBUILD_HINT, IndexCorruptError, IndexMismatchError
+from embeddings.lexical.bm25 import CHUNK_TOKENS, bm25_matrix, dense_rows, row_of
+from embeddings.lexical.tokenizer import UTF8, Tokenizer, find_stemmer, tokenizer_fingerprint
+from embeddings.storage import (
+    atomic_write,
+    load_consistently,
+    new_generation,
+    prune,
+    read_manifest,
+    write_manifest,
+)
 
 FORMAT_VERSION = 2
-MANIFEST = "manifest.json"
-LEGACY_FILE = "lexical.jsonl"  # format 1: JSON lines of texts
-REBUILD_HINT = "run `imr-graph reindex`"
 METHOD = "lucene"
 
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
-ENGLISH_STOPWORDS: frozenset[str] = frozenset(STOPWORDS_EN)
-
 # name -> dtype of every array file; the manifest maps each name to a file of this save.
-_ARRAYS: dict[str, np.dtype] = {
+ARRAYS: dict[str, np.dtype] = {
     "doc_ids": np.dtype(np.int64),
     "doc_ptr": np.dtype(np.int64),
     "token_ids": np.dtype(np.int32),
@@ -74,165 +56,7 @@ _ARRAYS: dict[str, np.dtype] = {
     "dense_terms": np.dtype(np.int32),
     "dense_scores": np.dtype(np.float32),  # 2-D: one row of n scores per dense term
 }
-_FILE_NAME = re.compile(r"^(" + "|".join(_ARRAYS) + r")-[0-9a-f]{12}\.npy$")
-_CHUNK_TOKENS = 1 << 23  # rebuild works on slices of ~8M tokens to bound temporaries
-_PROBE = (
-    "The patients were running; generalised studies showed connected knees, injections "
-    "and physical therapies for C5-C6 in 2024."
-)
-_UTF8 = ("utf-8", "surrogatepass")
-# Terms in at least this fraction of the docs also get a dense row of scores (no larger than
-# their sparse column, a few times faster to add), in indexes of at least _DENSE_MIN_DOCS.
-_DENSE_FRACTION = 0.5
-_DENSE_MIN_DOCS = 1 << 15
-
-
-def _find_stemmer() -> Callable[[list[str]], list[str]] | None:
-    """English Snowball stemmer from PyStemmer when installed; otherwise no stemming."""
-    try:
-        import Stemmer  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return Stemmer.Stemmer("english").stemWords
-
-
-class Tokenizer:
-    """Lowercase word tokens of two or more characters, minus English stopwords, stemmed if able."""
-
-    def __init__(
-        self,
-        stopwords: Iterable[str] = ENGLISH_STOPWORDS,
-        stemmer: Callable[[list[str]], list[str]] | None = None,
-    ) -> None:
-        self.stopwords = frozenset(stopwords)
-        self.stemmer = stemmer
-
-    def __call__(self, text: str) -> list[str]:
-        words = [w for w in _TOKEN.findall(text.lower()) if w not in self.stopwords]
-        return self.stemmer(words) if self.stemmer is not None else words
-
-
-def tokenizer_fingerprint(tokenizer: Callable[[str], list[str]]) -> str:
-    """Hash of the tokens of a fixed probe text: stored token ids are only valid for the
-    tokenizer that made them (e.g. PyStemmer installed or not)."""
-    tokens = tokenizer(_PROBE)
-    return hashlib.sha256("\x1f".join(tokens).encode(*_UTF8)).hexdigest()[:16]
-
-
-def _row_of(dense_terms: np.ndarray, term: int) -> int:
-    """Row of `term` in the dense block, -1 when it has none."""
-    i = int(np.searchsorted(dense_terms, term))
-    return i if i < len(dense_terms) and int(dense_terms[i]) == term else -1
-
-
-def _chunks(doc_ptr: np.ndarray) -> Iterable[tuple[int, int]]:
-    """Doc ranges [d0, d1) of about _CHUNK_TOKENS tokens each (at least one doc)."""
-    n = len(doc_ptr) - 1
-    d0 = 0
-    while d0 < n:
-        d1 = int(np.searchsorted(doc_ptr, doc_ptr[d0] + _CHUNK_TOKENS, side="right")) - 1
-        d1 = min(n, max(d0 + 1, d1))
-        yield d0, d1
-        d0 = d1
-
-
-def _lucene_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
-    """float32 idf per term as bm25s computes it (math.log in float64, then rounded)."""
-    idf = np.zeros(len(df), dtype=np.float32)
-    values, inverse = np.unique(df, return_inverse=True)
-    per_value = np.array(
-        [math.log(1 + (n_docs - int(v) + 0.5) / (int(v) + 0.5)) if v else 0.0 for v in values],
-        dtype=np.float32,
-    )
-    idf[:] = per_value[inverse]
-    return idf
-
-
-def _doc_terms(
-    doc_ptr: np.ndarray, tokens: np.ndarray, d0: int, d1: int, counts: bool = True
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(term, tf, entries per doc) of docs [d0, d1): rows are sorted, so each (doc, term)
-    pair is a run of equal ids and its term frequency the run's length. `counts=False`
-    leaves tf and entries per doc empty (the first pass needs the terms only)."""
-    p0, p1 = int(doc_ptr[d0]), int(doc_ptr[d1])
-    t = tokens[p0:p1]
-    none = np.empty(0, np.int64)
-    if not len(t):
-        return t[:0], none, np.zeros(d1 - d0, np.int64)
-    run = np.empty(len(t), dtype=bool)
-    run[0] = True
-    np.not_equal(t[1:], t[:-1], out=run[1:])
-    firsts = doc_ptr[d0:d1] - p0
-    run[firsts[firsts < len(t)]] = True  # every doc starts a run (empty docs share a start)
-    starts = np.flatnonzero(run)
-    if not counts:
-        return t[starts], none, none
-    tf = np.empty(len(starts), dtype=np.int64)
-    np.subtract(starts[1:], starts[:-1], out=tf[:-1])
-    tf[-1] = len(t) - starts[-1]
-    per_doc = np.diff(np.searchsorted(starts, doc_ptr[d0 : d1 + 1] - p0))
-    return t[starts], tf, per_doc
-
-
-def _bm25_matrix(
-    doc_ptr: np.ndarray, tokens: np.ndarray, n_terms: int, k1: float, b: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Term-major CSC (data, indices, indptr) of BM25 lucene scores from row-sorted tokens.
-
-    Two passes over slices of docs: document frequencies first, then each slice's scores are
-    transposed (scipy's linear CSR->CSC) and appended to every column, so columns stay
-    doc-sorted and the only large allocations are the result's.
-    """
-    import scipy.sparse  # deferred: ~0.2 s to import, needed only when (re)building
-
-    n_docs = len(doc_ptr) - 1
-    df = np.zeros(n_terms, dtype=np.int64)
-    for d0, d1 in _chunks(doc_ptr):
-        df += np.bincount(_doc_terms(doc_ptr, tokens, d0, d1, False)[0], minlength=n_terms)
-    indptr = np.zeros(n_terms + 1, dtype=np.int64)
-    np.cumsum(df, out=indptr[1:])
-    nnz = int(indptr[-1])
-    data = np.empty(nnz, dtype=np.float32)
-    indices = np.empty(nnz, dtype=np.int32)
-    if not nnz:
-        return data, indices, indptr
-    lens = doc_ptr[1:] - doc_ptr[:-1]
-    idf = _lucene_idf(df, n_docs).astype(np.float64)
-    avg_len = lens.mean()  # float64, as bm25s's np.array(lengths).mean()
-    denom = k1 * ((1 - b) + b * lens / avg_len)  # same operation order as bm25s
-    heads = indptr[:-1].copy()  # next free slot of every column
-    for d0, d1 in _chunks(doc_ptr):
-        term, tf, per_doc = _doc_terms(doc_ptr, tokens, d0, d1)
-        if not len(term):
-            continue
-        tf64 = tf.astype(np.float64)
-        scores = (idf[term] * (tf64 / (np.repeat(denom[d0:d1], per_doc) + tf64))).astype(np.float32)
-        entry_ptr = np.zeros(d1 - d0 + 1, dtype=np.int64)
-        np.cumsum(per_doc, out=entry_ptr[1:])
-        csc = scipy.sparse.csr_array((scores, term, entry_ptr), shape=(d1 - d0, n_terms)).tocsc()
-        counts = np.diff(csc.indptr)
-        cols = np.flatnonzero(counts)
-        dest = np.repeat(heads[cols] - csc.indptr[cols], counts[cols])
-        dest += np.arange(len(dest), dtype=np.int64)
-        data[dest] = csc.data
-        indices[dest] = csc.indices + d0
-        heads[cols] += counts[cols]
-    return data, indices, indptr
-
-
-def _dense_rows(
-    data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_docs: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(terms, scores[terms x docs]) for the columns in >= _DENSE_FRACTION of the docs."""
-    df = indptr[1:] - indptr[:-1]
-    if n_docs < _DENSE_MIN_DOCS:
-        return np.empty(0, np.int32), np.empty((0, n_docs), np.float32)
-    terms = np.flatnonzero(df >= _DENSE_FRACTION * n_docs).astype(np.int32)
-    rows = np.zeros((len(terms), n_docs), dtype=np.float32)
-    for r, t in enumerate(terms.tolist()):
-        s, e = int(indptr[t]), int(indptr[t + 1])
-        rows[r, indices[s:e]] = data[s:e]
-    return terms, rows
+_FILE_NAME = re.compile(r"^(" + "|".join(ARRAYS) + r")-[0-9a-f]{12}\.npy$")
 
 
 class LexicalIndex:
@@ -248,11 +72,11 @@ class LexicalIndex:
         k1: float = 1.5,
         b: float = 0.75,
     ) -> None:
-        self.tokenizer = tokenizer or Tokenizer(stemmer=_find_stemmer())
+        self.tokenizer = tokenizer or Tokenizer(stemmer=find_stemmer())
         self.k1 = k1
         self.b = b
         self._origin = "keyword index"
-        self._hint = REBUILD_HINT
+        self._hint = DEFAULT_REBUILD_HINT
         self._set_base(
             doc_ids=np.empty(0, np.int64),
             doc_ptr=np.zeros(1, np.int64),
@@ -316,7 +140,7 @@ class LexicalIndex:
         if self._term_ids is None:
             vb = self._a["vocab_bytes"].tobytes()
             vp = self._a["vocab_ptr"].tolist()
-            terms = [vb[a:z].decode(*_UTF8) for a, z in zip(vp[:-1], vp[1:], strict=True)]
+            terms = [vb[a:z].decode(*UTF8) for a, z in zip(vp[:-1], vp[1:], strict=True)]
             self._term_ids = {t: i for i, t in enumerate(terms)}
             for t in self._new_terms:
                 self._term_ids[t] = len(self._term_ids)
@@ -383,8 +207,8 @@ class LexicalIndex:
         remapped = vocab.pop("_remapped")
         doc_ptr = np.ascontiguousarray(doc_ptr, dtype=np.int64)
         n_terms = len(vocab["vocab_ptr"]) - 1
-        data, indices, indptr = _bm25_matrix(doc_ptr, tokens, n_terms, self.k1, self.b)
-        dense_terms, dense_scores = _dense_rows(data, indices, indptr, len(doc_ptr) - 1)
+        data, indices, indptr = bm25_matrix(doc_ptr, tokens, n_terms, self.k1, self.b)
+        dense_terms, dense_scores = dense_rows(data, indices, indptr, len(doc_ptr) - 1)
         term_ids = self._term_ids
         self._set_base(
             doc_ids=np.array(doc_ids, dtype=np.int64),
@@ -434,7 +258,7 @@ class LexicalIndex:
         vb, vp, order = self._a["vocab_bytes"], self._a["vocab_ptr"], self._a["vocab_order"]
         n_old = len(vp) - 1
         if self._new_terms:
-            encoded = [t.encode(*_UTF8) for t in self._new_terms]
+            encoded = [t.encode(*UTF8) for t in self._new_terms]
             lens = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
             vb = np.concatenate([vb, np.frombuffer(b"".join(encoded), dtype=np.uint8)])
             vp = np.concatenate([vp, vp[-1] + np.cumsum(lens)])
@@ -450,11 +274,11 @@ class LexicalIndex:
             order = np.array(sorted([*order.tolist(), *new_ids], key=term), dtype=np.int32)
         n_terms = len(vp) - 1
         counts = np.zeros(n_terms, dtype=np.int64)
-        for p0 in range(0, len(tokens), _CHUNK_TOKENS):  # bincount copies its input to intp
-            part = tokens[p0 : p0 + _CHUNK_TOKENS]
+        for p0 in range(0, len(tokens), CHUNK_TOKENS):  # bincount copies its input to intp
+            part = tokens[p0 : p0 + CHUNK_TOKENS]
             if int(part.min()) < 0 or int(part.max()) >= n_terms:
                 raise IndexCorruptError(
-                    f"{self._origin} has token ids outside its vocabulary; {self._hint}"
+                    f"{self._origin} has token ids outside its vocabulary", self._hint
                 )
             counts += np.bincount(part, minlength=n_terms)
         used = counts > 0
@@ -464,8 +288,8 @@ class LexicalIndex:
             remap = (np.cumsum(used) - 1).astype(np.int32)
             if tokens is self._a["token_ids"] or not tokens.flags.writeable:
                 tokens = tokens.copy()  # never write into the current base
-            for p0 in range(0, len(tokens), _CHUNK_TOKENS):  # in place, in slices
-                tokens[p0 : p0 + _CHUNK_TOKENS] = remap[tokens[p0 : p0 + _CHUNK_TOKENS]]
+            for p0 in range(0, len(tokens), CHUNK_TOKENS):  # in place, in slices
+                tokens[p0 : p0 + CHUNK_TOKENS] = remap[tokens[p0 : p0 + CHUNK_TOKENS]]
             vp, vb = take_rows(vp, vb, keep)
             order = remap[order[used[order]]]
             out["_remapped"] = True
@@ -483,7 +307,7 @@ class LexicalIndex:
         """Id of `term` in the (clean) vocabulary, -1 if absent: binary search in string order."""
         if self._term_ids is not None:
             return self._term_ids.get(term, -1)
-        key = term.encode(*_UTF8)
+        key = term.encode(*UTF8)
         vb, vp, order = self._a["vocab_bytes"], self._a["vocab_ptr"], self._a["vocab_order"]
         lo, hi = 0, len(order)
         while lo < hi:
@@ -514,7 +338,7 @@ class LexicalIndex:
         try:
             positions, scores = self._top(terms, k)
         except (IndexError, ValueError) as exc:
-            raise IndexCorruptError(f"{self._origin} is damaged; {self._hint}") from exc
+            raise IndexCorruptError(f"{self._origin} is damaged", self._hint) from exc
         doc_ids = self._a["doc_ids"]
         return [(int(doc_ids[p]), float(s)) for p, s in zip(positions, scores, strict=True)]
 
@@ -526,7 +350,7 @@ class LexicalIndex:
         dense, dense_terms = a["dense_scores"], a["dense_terms"]
         scores = np.zeros(self._n_base(), dtype=np.float32)
         for t in terms:
-            row = _row_of(dense_terms, t)
+            row = row_of(dense_terms, t)
             if row >= 0:
                 scores += dense[row]  # 0.0 where the term is absent: the sum is unchanged
                 continue
@@ -554,35 +378,30 @@ class LexicalIndex:
             self.rebuild()
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
-        gen = uuid.uuid4().hex[:12]
-        files = {name: f"{name}-{gen}.npy" for name in _ARRAYS}
+        gen = new_generation()
+        files = {name: f"{name}-{gen}.npy" for name in ARRAYS}
         for name, file in files.items():
-            arr = np.ascontiguousarray(self._a[name], dtype=_ARRAYS[name])
-            atomic_write(folder / file, lambda p, arr=arr: _write_npy(p, arr))
+            arr = np.ascontiguousarray(self._a[name], dtype=ARRAYS[name])
+            atomic_write(folder / file, _npy_writer(arr))
         a = self._a
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "count": len(a["doc_ids"]),
-            "n_tokens": len(a["token_ids"]),
-            "n_terms": len(a["vocab_ptr"]) - 1,
-            "nnz": len(a["score_data"]),
-            "n_dense": len(a["dense_terms"]),
-            "vocab_bytes": len(a["vocab_bytes"]),
-            "k1": self.k1,
-            "b": self.b,
-            "method": METHOD,
-            "tokenizer": tokenizer_fingerprint(self.tokenizer),
-            "files": files,
-        }
-        text = json.dumps(manifest, indent=2) + "\n"
-        atomic_write(folder / MANIFEST, lambda p: p.write_text(text, encoding="utf-8"))
-        keep = set(files.values())
-        for old in folder.iterdir():
-            if (_FILE_NAME.match(old.name) and old.name not in keep) or old.name == LEGACY_FILE:
-                try:
-                    old.unlink()
-                except OSError:
-                    pass  # still mapped elsewhere (Windows) or gone: harmless leftover
+        write_manifest(
+            folder,
+            {
+                "format_version": FORMAT_VERSION,
+                "count": len(a["doc_ids"]),
+                "n_tokens": len(a["token_ids"]),
+                "n_terms": len(a["vocab_ptr"]) - 1,
+                "nnz": len(a["score_data"]),
+                "n_dense": len(a["dense_terms"]),
+                "vocab_bytes": len(a["vocab_bytes"]),
+                "k1": self.k1,
+                "b": self.b,
+                "method": METHOD,
+                "tokenizer": tokenizer_fingerprint(self.tokenizer),
+                "files": files,
+            },
+        )
+        prune((p for p in folder.iterdir() if _FILE_NAME.match(p.name)), set(files.values()))
         return folder
 
     @classmethod
@@ -591,22 +410,21 @@ class LexicalIndex:
         directory: Path | str,
         tokenizer: Callable[[str], list[str]] | None = None,
         *,
-        rebuild_hint: str = REBUILD_HINT,
+        rebuild_hint: str = DEFAULT_REBUILD_HINT,
         mmap: bool = False,
     ) -> LexicalIndex:
-        """Open an index written by `save` (format 2) or a format-1 `lexical.jsonl`.
+        """Open an index written by `save` (format 2).
 
         With `mmap=True` the arrays are memory-mapped read-only: opening costs a few reads
         and pages come in as queries touch them. `add`/`remove` still work: the next
         `search`/`save` rebuilds into memory. IndexCorruptError (message ending in
-        `rebuild_hint`) when anything is missing, truncated or inconsistent;
-        IndexMismatchError when `tokenizer` tokenises differently from the one that built it.
+        `rebuild_hint`) when anything is missing, truncated, inconsistent or of another
+        format; IndexMismatchError when `tokenizer` tokenises differently from the one that
+        built it.
         """
         folder = Path(directory)
-        if not (folder / MANIFEST).exists() and (folder / LEGACY_FILE).exists():
-            return cls._load_v1(folder / LEGACY_FILE, tokenizer, rebuild_hint)
         return load_consistently(
-            lambda: _read_manifest(folder, rebuild_hint),
+            lambda: read_manifest(folder, "keyword index", FORMAT_VERSION, rebuild_hint),
             lambda m: cls._from_files(folder, m, tokenizer, rebuild_hint, mmap),
         )
 
@@ -621,15 +439,15 @@ class LexicalIndex:
     ) -> LexicalIndex:
         where = f"keyword index at {folder}"
         try:
-            files = {name: str(m["files"][name]) for name in _ARRAYS}
+            files = {name: str(m["files"][name]) for name in ARRAYS}
             count, n_tokens = int(m["count"]), int(m["n_tokens"])
             n_terms, nnz = int(m["n_terms"]), int(m["nnz"])
             n_bytes, n_dense = int(m["vocab_bytes"]), int(m["n_dense"])
             k1, b, method, fingerprint = float(m["k1"]), float(m["b"]), m["method"], m["tokenizer"]
         except (KeyError, TypeError, ValueError) as exc:
-            raise IndexCorruptError(f"{where} has an incomplete manifest; {hint}") from exc
+            raise IndexCorruptError(f"{where} has an incomplete manifest", hint) from exc
         if method != METHOD:
-            raise IndexCorruptError(f"{where} uses BM25 method {method!r}, not {METHOD}; {hint}")
+            raise IndexCorruptError(f"{where} uses BM25 method {method!r}, not {METHOD}", hint)
         expected = {
             "doc_ids": (count,),
             "doc_ptr": (count + 1,),
@@ -646,20 +464,21 @@ class LexicalIndex:
         arrays: dict[str, np.ndarray] = {}
         for name, file in files.items():
             if "/" in file or "\\" in file or not _FILE_NAME.match(file):
-                raise IndexCorruptError(f"{where} names a bad file {file!r}; {hint}")
+                raise IndexCorruptError(f"{where} names a bad file {file!r}", hint)
             path = folder / file
             try:
                 arr = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
             except FileNotFoundError as exc:
-                raise IndexCorruptError(f"keyword index file {path} is missing; {hint}") from exc
+                raise IndexCorruptError(f"keyword index file {path} is missing", hint) from exc
             except (OSError, ValueError, EOFError) as exc:
                 raise IndexCorruptError(
-                    f"keyword index file {path} is unreadable or truncated; {hint}"
+                    f"keyword index file {path} is unreadable or truncated", hint
                 ) from exc
-            if arr.dtype != _ARRAYS[name] or arr.shape != expected[name]:
+            if arr.dtype != ARRAYS[name] or arr.shape != expected[name]:
                 raise IndexCorruptError(
                     f"keyword index file {path} holds {arr.dtype}{list(arr.shape)} but its "
-                    f"manifest says {_ARRAYS[name]}{list(expected[name])}; {hint}"
+                    f"manifest says {ARRAYS[name]}{list(expected[name])}",
+                    hint,
                 )
             arrays[name] = np.asarray(arr)  # plain ndarray view: cheaper to slice than memmap
         ends = [
@@ -673,64 +492,22 @@ class LexicalIndex:
             or (count > 1 and not bool(np.all(doc_ids[1:] > doc_ids[:-1])))
             or (n_dense and not bool(np.all(dense_terms[1:] > dense_terms[:-1])))
         ):
-            raise IndexCorruptError(f"{where} has inconsistent arrays; {hint}")
+            raise IndexCorruptError(f"{where} has inconsistent arrays", hint)
         index = cls(tokenizer, k1=k1, b=b)
         if tokenizer_fingerprint(index.tokenizer) != fingerprint:
             raise IndexMismatchError(
-                f"{where} was built with another tokenizer (stemming or stopwords differ); {hint}"
+                f"{where} was built with another tokenizer (stemming or stopwords differ)", hint
             )
         index._set_base(**arrays)
         index._origin, index._hint = where, hint
         return index
 
-    @classmethod
-    def _load_v1(
-        cls, path: Path, tokenizer: Callable[[str], list[str]] | None, hint: str
-    ) -> LexicalIndex:
-        """Format 1: texts as JSON lines (header first); tokenised and built once here."""
-        ids: list[int] = []
-        texts: list[str] = []
-        try:
-            with open(path, encoding="utf-8") as f:
-                header = json.loads(f.readline())
-                for line in f:
-                    row = json.loads(line)
-                    ids.append(int(row["id"]))
-                    texts.append(str(row["text"]))
-            version, count = int(header["format_version"]), int(header["count"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexCorruptError(f"keyword index {path} is unreadable; {hint}") from exc
-        if version != 1 or count != len(ids) or len(set(ids)) != len(ids):
-            raise IndexCorruptError(
-                f"keyword index {path} holds {len(ids)} texts but its header says {count} "
-                f"(format {version}); {hint}"
-            )
-        index = cls(tokenizer)
-        index._origin, index._hint = f"keyword index {path}", hint
-        index.add(ids, texts)
-        index.rebuild()
-        return index
 
+def _npy_writer(arr: np.ndarray) -> Callable[[Path], None]:
+    """A writer of `arr` as .npy for `atomic_write` (binds the array now, not at call time)."""
 
-def _read_manifest(folder: Path, hint: str) -> dict[str, Any]:
-    path = folder / MANIFEST
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        version = int(data["format_version"])
-    except FileNotFoundError as exc:
-        raise IndexCorruptError(f"no keyword index at {folder}; {hint}") from exc
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexCorruptError(f"keyword index manifest {path} is unreadable; {hint}") from exc
-    if version > FORMAT_VERSION:
-        raise IndexCorruptError(
-            f"keyword index at {folder} uses format {version}, newer than this version reads "
-            f"({FORMAT_VERSION}); upgrade or {hint}"
-        )
-    if version != FORMAT_VERSION:
-        raise IndexCorruptError(f"keyword index manifest {path} has format {version}; {hint}")
-    return data
+    def write(path: Path) -> None:
+        with open(path, "wb") as f:
+            np.save(f, arr, allow_pickle=False)
 
-
-def _write_npy(path: Path, arr: np.ndarray) -> None:
-    with open(path, "wb") as f:
-        np.save(f, arr, allow_pickle=False)
+    return write

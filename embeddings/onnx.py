@@ -1,18 +1,17 @@
-"""Optional faster encoders for a sentence-transformers model, chosen by a `@backend` suffix.
+"""The ONNX Runtime backend for a sentence-transformers model, chosen by a `@backend` suffix.
 
-`Encoder("all-MiniLM-L6-v2@onnx-int8")` (or `IMR_GRAPH_MODEL=...@onnx-int8`) runs the model
-with ONNX Runtime instead of torch:
+`Encoder("all-MiniLM-L6-v2@onnx-int8")` runs the model with ONNX Runtime instead of torch:
 
 - `@onnx`: the model exported to ONNX (fp32); same vectors as torch (cosine 1.0000).
 - `@onnx-int8`: that export with dynamic int8 quantization of its weights (per channel).
 
 (A model2vec static model distilled from MiniLM was measured too and left out: dense
-nDCG@10 0.505 against 0.570 on `imr-graph eval`; see docs/benchmarks.md.)
+nDCG@10 0.505 against 0.570 fp32; see docs/benchmarks.md.)
 
 The converted model is built on first use from the local sentence-transformers model (no
-network) into `$IMR_GRAPH_BACKEND_CACHE`, else the user's cache dir, and reused afterwards.
-The backend's `model_name` is the base name plus the suffix, so stores, indexes and the
-embedding cache never mix its vectors with the fp32 model's.
+network) into the cache folder the caller names, else `$EMBEDDINGS_BACKEND_CACHE`, else the
+user's cache dir, and reused afterwards. The backend's `model_name` is the base name plus the
+suffix, so stores, indexes and the embedding cache never mix its vectors with the fp32 model's.
 
 The backend model offers the part of the `SentenceTransformer` interface that `Encoder`
 uses: `encode`, `tokenizer`, `max_seq_length`, `device`, `get_embedding_dimension`.
@@ -42,12 +41,13 @@ from embeddings.errors import EmbeddingsError
 
 log = logging.getLogger(__name__)
 
-CACHE_ENV = "IMR_GRAPH_BACKEND_CACHE"
+CACHE_ENV = "EMBEDDINGS_BACKEND_CACHE"
+"""Where converted models go when the caller names no folder (neutral default)."""
 FORMAT = 1
 """Bumped when the way a backend folder is built changes, so old folders are rebuilt."""
 
 EXTRAS = {"onnx": "onnx", "onnx-int8": "onnx"}
-"""Backend -> the pyproject extra that installs what it needs."""
+"""Backend -> the name of the install extra that brings what it needs."""
 BACKENDS = tuple(EXTRAS)
 _MODULES = {"onnx": ("onnxruntime", "onnx")}
 _SUFFIX = re.compile(r"^(?P<model>.+)@(?P<backend>[A-Za-z0-9_-]+)$")
@@ -74,17 +74,22 @@ def split_spec(spec: str) -> tuple[str, str | None]:
     return match["model"], backend
 
 
-def require(backend: str) -> None:
+def require(backend: str, package: str | None = None) -> None:
     """Raise a one-line `BackendUnavailableError` if the backend's extra is not installed.
 
-    Cheap: looks the modules up without importing them.
+    `package` is the distribution whose extra installs the backend (the message then says
+    `pip install 'package[extra]'`); without it the message names the modules. Cheap: looks
+    the modules up without importing them.
     """
     extra = EXTRAS[backend]
-    for module in _MODULES[extra]:
+    modules = _MODULES[extra]
+    install = f"pip install '{package}[{extra}]'" if package else f"pip install {' '.join(modules)}"
+    for module in modules:
         if _missing(module):
             raise BackendUnavailableError(
                 f"embedding backend {backend!r} needs the '{extra}' extra "
-                f"(module {module} is not installed): pip install 'imr-graph[{extra}]'"
+                f"(module {module} is not installed)",
+                install,
             )
 
 
@@ -97,14 +102,17 @@ def _missing(module: str) -> bool:
         return True
 
 
-def cache_root() -> Path:
-    """Folder that holds the converted models."""
+def cache_root(cache_dir: Path | None = None) -> Path:
+    """Folder that holds the converted models: `cache_dir`, else $EMBEDDINGS_BACKEND_CACHE,
+    else `embeddings/backends` in the user's cache dir."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
     env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser()
     from platformdirs import user_cache_dir
 
-    return Path(user_cache_dir("imr-graph")) / "backends"
+    return Path(user_cache_dir("embeddings")) / "backends"
 
 
 def load(
@@ -113,13 +121,14 @@ def load(
     source: Callable[[], str],
     *,
     cache_dir: Path | None = None,
+    package: str | None = None,
 ) -> OnnxModel:
     """The backend model for `model_name`, converted from the folder `source()` on first use.
 
     `source` is called only when the converted model is not in the cache yet.
     """
-    require(backend)
-    root = cache_dir if cache_dir is not None else cache_root()
+    require(backend, package)
+    root = cache_root(cache_dir)
     folder = _folder(root, model_name, backend)
     if not _complete(folder, model_name, backend):
         _build(folder, model_name, backend, source())
@@ -246,19 +255,18 @@ class OnnxModel:
     CPU than padded batches of 64, and with int8 it keeps a text's vector independent of the
     batch it came in (dynamic quantization scales activations per tensor, so in a padded
     batch a text's vector moved with its neighbours: cosine 0.985 at worst).
-    The tokenizer is the source model's, so windows are cut exactly as for torch.
+    The tokenizer is the source model's `tokenizer.json` (run without transformers), so
+    windows are cut exactly as for torch.
     """
 
     device = "cpu"
 
     def __init__(self, folder: Path) -> None:
-        from transformers import AutoTokenizer
+        from embeddings.tokenizer_json import JsonTokenizer
 
         self.folder = folder
         self.meta = json.loads((folder / "backend.json").read_text(encoding="utf-8"))
-        self.tokenizer = AutoTokenizer.from_pretrained(
-            str(folder / "tokenizer"), local_files_only=True
-        )
+        self.tokenizer = JsonTokenizer(folder / "tokenizer" / "tokenizer.json")
         self.max_seq_length = int(self.meta["max_seq_length"])
         self.inputs: list[str] = list(self.meta["inputs"])
         self._session: Any = None
@@ -273,8 +281,12 @@ class OnnxModel:
         """The one-thread inference session (ONNX Runtime sessions run concurrently)."""
         with self._lock:
             if self._session is None:
+                # no telemetry: nothing to send, and no device id to write under a home
+                # that may be read-only (it warned on stderr at import)
+                os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
                 import onnxruntime as ort
 
+                ort.set_default_logger_severity(3)  # its own warnings are not the caller's
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = 1
                 options.inter_op_num_threads = 1
@@ -288,7 +300,7 @@ class OnnxModel:
         with self._lock:
             pool = self._pools.get(workers)
             if pool is None:
-                pool = ThreadPoolExecutor(workers, thread_name_prefix="imr-graph-onnx")
+                pool = ThreadPoolExecutor(workers, thread_name_prefix="embeddings-onnx")
                 self._pools[workers] = pool
         return pool
 

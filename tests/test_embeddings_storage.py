@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from embeddings.atomic_files import load_consistently
 from embeddings.errors import IndexCorruptError
+from embeddings.storage import load_consistently
 
 
 def _loader(pointers: list[str], good: str):

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings import DEFAULT_MODEL_NAME, EmbeddingCache, Encoder, backends, encode_with_cache
-from embeddings.backends import BackendUnavailableError, split_spec
+from embeddings import DEFAULT_MODEL_NAME, EmbeddingCache, Encoder, encode_with_cache, onnx
+from embeddings.onnx import BackendUnavailableError, split_spec
 from embeddings.threads import single_query_threads
+from imr_graph.index.indexes import make_encoder
 
 SENTENCES = [
     "The patient reports chronic low back pain radiating into the left leg, worse when sitting.",
@@ -49,19 +50,22 @@ def test_folder_with_at_sign_is_a_plain_path(tmp_path: Path) -> None:
 def test_missing_extra_is_one_line_error(monkeypatch: pytest.MonkeyPatch, blocked: str) -> None:
     monkeypatch.setitem(sys.modules, blocked, None)  # what a failed import looks like
     with pytest.raises(BackendUnavailableError) as info:
-        Encoder("all-MiniLM-L6-v2@onnx-int8")
+        Encoder("all-MiniLM-L6-v2@onnx-int8", install_package="tool")
     message = str(info.value)
     assert "\n" not in message
-    assert "pip install 'imr-graph[onnx]'" in message
+    assert message.endswith("pip install 'tool[onnx]'")
     assert blocked in message
     assert isinstance(info.value, ImportError)
+    with pytest.raises(BackendUnavailableError) as info:
+        Encoder("all-MiniLM-L6-v2@onnx-int8")  # no package named: the modules are
+    assert str(info.value).endswith("pip install onnxruntime onnx")
 
 
-def test_missing_extra_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_application_names_its_extra_and_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     monkeypatch.setenv("IMR_GRAPH_MODEL", "all-MiniLM-L6-v2@onnx")
-    with pytest.raises(BackendUnavailableError, match=r"imr-graph\[onnx\]"):
-        Encoder()
+    with pytest.raises(BackendUnavailableError, match=r"pip install 'imr-graph\[onnx\]'"):
+        make_encoder()
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +75,7 @@ def backend_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     pytest.importorskip("onnx")
     root = tmp_path_factory.mktemp("backends")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(backends.CACHE_ENV, str(root))
+        mp.setenv(onnx.CACHE_ENV, str(root))
         yield root
 
 

@@ -1,0 +1,100 @@
+"""The embedding pass on a local Ray: the same vectors as in process, the same answers after.
+
+`imr-graph reindex --ray` on the sample store: every window's vector equals the in-process
+encoder's (cosine >= 0.9999), a later local reindex embeds nothing (the cache holds it all),
+and the batch precedents answers equal the reference. That test is skipped without Ray
+(`imr-graph[ray]`); without it, --ray says in one line what to install.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from corpus_paths import REPO, SAMPLE_DIR
+
+from embeddings import EmbeddingCache, Encoder
+from imr_graph.cli import main
+from imr_graph.index.indexes import Indexes
+from imr_graph.store.sqlite import Store
+
+DATA = Path(__file__).parent / "data"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "imr_graph.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=REPO, env=env)
+
+
+@pytest.mark.slow
+def test_reindex_on_local_ray_gives_the_in_process_vectors(tmp_path: Path) -> None:
+    pytest.importorskip("ray.data", reason="Ray is the optional extra imr-graph[ray]")
+    store_dir = tmp_path / "store"
+    ok = _cli("ingest", str(SAMPLE_DIR), "--store", str(store_dir), "--no-index", "--json")
+    assert ok.returncode == 0, ok.stderr
+    out = _cli("reindex", "--store", str(store_dir), "--json", "--ray")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["items"] > 0
+
+    local = Encoder(None)
+    with Store.open(store_dir, create=False) as store:
+        letters = list(store.letters().values())
+        items = [it for x in letters for it in x.items]
+        windows = local.split_windows_many([it.rationale or it.request for it in items])
+        texts = [w for wins in windows for w in wins]  # (no sample item has 64 windows)
+        texts += [it.request for it in items]
+        with EmbeddingCache(store_dir / "embedding_cache.sqlite") as cache:
+            from_ray = cache.get_many(local.model_name, texts)
+        assert all(v is not None for v in from_ray)
+        got = np.vstack([v for v in from_ray if v is not None])
+        want = local.encode(texts)
+        cosine = (got * want).sum(axis=1) / (
+            np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1)
+        )
+        assert cosine.min() >= 0.9999
+        # the model name in the manifest is the in-process one: a local reindex embeds nothing
+        idx = Indexes.empty(store, local)
+        calls = local.calls
+        idx.rebuild()
+        assert local.calls == calls
+
+    answers = _cli(
+        "precedents",
+        "--queries",
+        str(DATA / "precedent_queries.jsonl"),
+        "--json",
+        "--store",
+        str(store_dir),
+    )
+    assert answers.returncode == 0, answers.stderr
+    got_answers = [json.loads(line) for line in answers.stdout.splitlines()]
+    want_answers = [json.loads(line) for line in (DATA / "precedents_sample_answers.jsonl").open()]
+    assert [a["id"] for a in got_answers] == [a["id"] for a in want_answers]
+    for g, w in zip(got_answers, want_answers, strict=True):
+        assert [r["item"] for r in g["results"]] == [r["item"] for r in w["results"]], g["id"]
+
+
+def test_without_ray_the_flag_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ray(name: str, *args: object, **kwargs: object) -> object:
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    r = CliRunner().invoke(main, ["reindex", "--store", "/nonexistent", "--ray"])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == (
+        "imr-graph: error: --ray needs Ray Data, which is not installed: "
+        "pip install 'imr-graph[ray]'"
+    )
