@@ -34,7 +34,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("outputs") / "store"
     out = run("ingest", str(SAMPLE_DIR), "--store", str(path))
     assert out.splitlines()[-1] == (
-        "ingested 5 new, 0 replaced, 0 unchanged letter(s); store has 5 letters, 16 items"
+        "stored 5 letter(s) (5 new, 0 replaced), 0 unchanged, 0 failed, 0 skipped; "
+        "store has 5 letters, 16 items"
     )
     return path
 
@@ -49,6 +50,12 @@ def copy(store: Path, tmp_path: Path) -> Path:
 def _items(out: str) -> list[str]:
     """`letter[item] DECISION` of each result line of search or precedents."""
     return re.findall(r"^\s*[\d.]+ +(\w+\[\d+\]) +(UPHELD|OVERTURNED) ", out, re.M)
+
+
+def _results(out: str) -> list[tuple[str, str]]:
+    """`letter[item]`, DECISION of each numbered precedent result (case number else letter)."""
+    found = re.findall(r"^\s*\d+\. (\S+) \[(\d+)\]  decided \S+  (upheld|overturned)", out, re.M)
+    return [(f"{c}[{i}]", d.upper()) for c, i, d in found]
 
 
 def test_ingest_again_changes_nothing(copy: Path) -> None:
@@ -99,10 +106,10 @@ def test_precedents_summary_counts(store: Path) -> None:
         "precedents", "--request", "Norco 10/325 #90", "--summary", "low back pain", "--store",
         str(store),
     )  # fmt: skip
-    assert "concepts: Hydrocodone/acetaminophen" in out
-    assert "same treatment in store: 1 items, 1 upheld, 0 overturned" in out
-    assert _items(out)[0] == ("004_030cb33236d584c4[3]", "UPHELD")
-    assert "why: graph #1, dense #1, lexical #1" in out
+    assert "treatment: Hydrocodone/acetaminophen" in out
+    assert "same treatment in the store: 1 items, 1 upheld, 0 overturned" in out
+    assert _results(out)[0] == ("004_030cb33236d584c4[3]", "UPHELD")
+    assert "why: same treatment: Hydrocodone/acetaminophen" in out
 
 
 @pytest.mark.parametrize(
@@ -131,8 +138,8 @@ def test_precedents_filters_and_by_letter(store: Path) -> None:
         "precedents", "--request", "Capsaicin cream", "--decision", "upheld", "--guideline",
         "MTUS", "--store", str(store),
     )  # fmt: skip
-    assert "same treatment in store: 2 items, 2 upheld, 0 overturned" in out
-    items = _items(out)
+    assert "same treatment in the store: 2 items, 2 upheld, 0 overturned" in out
+    items = _results(out)
     assert items and all(d == "UPHELD" for _, d in items)
     assert items[0][0] == f"{FIRST}[3]"
     got = json.loads(
@@ -152,7 +159,8 @@ def test_precedents_filters_and_by_letter(store: Path) -> None:
 
 def test_eval(store: Path) -> None:
     out = run("eval", "--mode", "graph", "--mode", "hybrid", "--store", str(store))
-    rows = {ln.split()[0]: ln.split()[1:] for ln in out.splitlines()[1:]}
+    section_based = out.split("treatment-aware")[0].splitlines()[2:]
+    rows = {ln.split()[0]: ln.split()[1:] for ln in section_based}
     assert set(rows) == {"graph", "hybrid"}
     assert rows["graph"][0] == rows["hybrid"][0] == "7"  # queries
     assert rows["hybrid"][2] == "1.000"  # Recall@10: every relevant item found on the sample

@@ -221,7 +221,7 @@ def show(ident, store_dir, as_json) -> None:  # noqa: ANN001
     for it in letter.items:
         if item is not None and it.position != item:
             continue
-        click.echo(f"  [{it.position}] {it.decision.upper()} {it.request}: rationale")
+        click.echo(f"  rationale of item [{it.position}] ({it.decision}): {it.request}")
         click.echo(_indent(it.rationale or "(none)"))
     click.echo("  neighbours:")
     for it in view["items"]:
