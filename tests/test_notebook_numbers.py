@@ -181,8 +181,11 @@ def test_precedents_notebook_numbers(
 
     (scores,) = nb.tables("evaluate(engine)")
     modes = _by_first(scores)
-    assert set(modes) == {"lexical", "dense", "graph", "rrf", "hybrid"}
+    assert set(modes) == {"lexical", "dense", "graph", "rrf", "sections", "hybrid"}
     assert all(v[0] == "7" for v in modes.values())
     assert float(modes["hybrid"][2]) == 1.0
-    assert float(modes["hybrid"][1]) == max(float(v[1]) for v in modes.values())
+    # the same-treatment grouping costs section-based nDCG (README, Retrieval quality): on the
+    # 7 sample queries the hybrid is above graph and BM25, no longer above dense or fusion alone
+    hybrid = float(modes["hybrid"][1])
+    assert hybrid > float(modes["graph"][1]) and hybrid >= float(modes["lexical"][1])
     assert nb.figures() >= 1

@@ -287,3 +287,18 @@ def test_paired_summaries_move_the_right_precedents_up(corpus_engine: PrecedentE
         better = corpus_engine.query(p["request"], p["better"], k=20)
         worse = corpus_engine.query(p["request"], p["worse"], k=20)
         assert _rank(better, p["precedent"]) < _rank(worse, p["precedent"]), p
+
+
+@pytest.mark.parametrize("treatment", ["Ketamine 5% cream", "Norco", "Capsaicin cream"])
+def test_items_and_the_summary_count_the_same(
+    sample_engine: PrecedentEngine, treatment: str
+) -> None:
+    """`imr-graph items --treatment T` lists what the answer's same-treatment count counts."""
+    from imr_graph.query.listing import list_items
+
+    listed = list_items(sample_engine.store, treatment, Filters())
+    same = sample_engine.query(treatment).summary.same_treatment
+    assert len(listed) == same.n
+    assert sum(r.decision == "overturned" for r in listed) == same.overturned
+    over = list_items(sample_engine.store, treatment, Filters(decision="overturned"))
+    assert len(over) == same.overturned

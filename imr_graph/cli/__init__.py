@@ -24,6 +24,7 @@ for _command in (
     store.check,
     query.search,
     query.precedents,
+    query.items,
     query.eval_cmd,
     rdf.export,
     rdf.validate,

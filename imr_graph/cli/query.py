@@ -112,8 +112,8 @@ def precedents(
             "for, e.g. --request 'Norco 10/325 #90'",
             2,
         )
-    check_dates(date_from, date_to)
     fmt = "json" if as_json else (fmt or "text")
+    check_dates(date_from, date_to)
     if summary_file:
         summary_text = summary_file.read_text(encoding="utf-8", errors="replace")
     flt = Filters(  # an empty option is no restriction
@@ -131,7 +131,7 @@ def precedents(
         engine = PrecedentEngine(store)
         check_filters(engine.arrays, flt)
         if queries_file and str(queries_file) == "-":
-            _lines(engine, k, flt, by_letter, as_json)
+            _lines(engine, k, flt, by_letter, fmt)
             return
         if queries_file:
             _batch(engine, queries_file, k, flt, by_letter)
@@ -149,7 +149,7 @@ def _answer(
     fmt: str,
     pretty: bool,
 ) -> None:
-    """Print one answer as JSON, CSV or text; an empty one says which filter emptied it."""
+    """Print one answer as text, JSON or CSV; an empty one says which filter emptied it."""
     from imr_graph.query.filter_values import why_empty
 
     empty = why_empty(engine.arrays, flt) if not ans.results else None
@@ -174,18 +174,24 @@ def _answer(
         click.echo(f"no precedents: {empty}")
 
 
-def _lines(engine: PrecedentEngine, k: int, flt: Filters, by_letter: bool, as_json: bool) -> None:
-    """`--queries -`: one plain request a line from stdin, each answered as it arrives."""
+def _lines(engine: PrecedentEngine, k: int, flt: Filters, by_letter: bool, fmt: str) -> None:
+    """`--queries -`: one plain request a line from stdin, each answered as it arrives (a line
+    without a word is said on stderr and skipped)."""
+    from imr_graph.query.treatment import has_words
+
     first = True
     for line in sys.stdin:
         request = line.strip()
         if not request:
             continue
-        if not first and not as_json:
+        if not has_words(request):
+            click.echo(f"imr-graph: error: {request[:40]!r} has no words; skipped", err=True)
+            continue
+        if not first and fmt == "text":
             click.echo("")
         first = False
         ans = engine.query(request, None, k=k, filters=flt)
-        _answer(engine, request, ans, flt, by_letter, "json" if as_json else "text", pretty=False)
+        _answer(engine, request, ans, flt, by_letter, fmt, pretty=False)
         sys.stdout.flush()
 
 
@@ -266,3 +272,74 @@ def eval_cmd(store_dir, k, no_summary, modes, as_json) -> None:
             f"{s.mode:8s} {s.treatment_queries:7d} {s.same1:8.3f} {s.same10:9.3f} "
             f"{s.graded_ndcg10:15.3f}"
         )
+
+
+@click.command()
+@click.option("--treatment", help="A request text or concept id; its narrower kinds count too.")
+@click.option("--decision", type=click.Choice(["upheld", "overturned"]))
+@click.option("--section", help="Cited guideline section (substring of its name or id).")
+@click.option(
+    "--guideline", type=click.Choice(["MTUS", "ODG", "ACOEM", "OTHER"], case_sensitive=False)
+)
+@click.option("--document", help="Guideline document (substring of its name or id).")
+@click.option("--region", help="Body region (substring, e.g. lumbar).")
+@click.option("--category", help="Treatment category (substring, e.g. imaging).")
+@click.option("--specialty", help="Reviewer specialty (substring).")
+@click.option("--from", "date_from", help="Decision date from (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="Decision date to (YYYY-MM-DD).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
+@store_option
+@one_line_errors
+def items(
+    treatment: str | None,
+    decision: str | None,
+    section: str | None,
+    guideline: str | None,
+    document: str | None,
+    region: str | None,
+    category: str | None,
+    specialty: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    fmt: str,
+    store_dir: Path | None,
+) -> None:
+    """Every past item that matches, with its outcome, guideline sections and whole rationale."""
+    from imr_graph.query.filters import Filters
+    from imr_graph.query.listing import list_items
+    from imr_graph.store.sqlite import Store
+
+    if treatment is not None and not treatment.strip():
+        fail("--treatment is empty: give a request text (e.g. 'Lidoderm') or a concept id", 2)
+    flt = Filters(
+        decision=decision,
+        guideline=guideline,
+        document=document,
+        section=section,
+        region=region,
+        category=category,
+        specialty=specialty,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    with Store.open(store_dir, create=False, read_only=True) as store:
+        found = list_items(store, treatment, flt)
+    rows = [r.to_json() for r in found]
+    if fmt == "json":
+        emit_json(rows, pretty=True)
+        return
+    if fmt == "csv":
+        fields = [k for k in rows[0] if k != "rationale"] + ["rationale"] if rows else ["letter"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**r, "sections": "; ".join(r["sections"])} for r in rows)
+        return
+    over = sum(r.decision == "overturned" for r in found)
+    click.echo(f"{len(found)} items: {len(found) - over} upheld, {over} overturned")
+    for r in found:
+        click.echo(
+            f"\n{r.case}[{r.item}]  decided {r.decision_date or '?'}  {r.decision.upper()}  "
+            f"{r.request}"
+        )
+        click.echo(f"  sections: {'; '.join(r.sections) or '-'}")
+        click.echo(f"  rationale: {r.rationale}")

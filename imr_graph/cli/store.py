@@ -125,16 +125,53 @@ def _first_missing(folder: Path) -> Path | None:
     return top
 
 
+SMALL_SAMPLE = 10  # items under which a rate is marked as a small sample
+
+
 @click.command()
 @store_option
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--unmapped", "show_unmapped", is_flag=True, help="List every unmapped request.")
+@click.option(
+    "--by",
+    type=click.Choice(["specialty", "category", "treatment", "section", "document", "year"]),
+    help="Outcomes grouped: items, upheld, overturned, overturn rate.",
+)
 @one_line_errors
-def stats(store_dir, as_json, show_unmapped) -> None:  # noqa: ANN001
-    """Counts of letters, items, outcomes, node kinds and treatment-concept coverage."""
+def stats(store_dir, as_json, show_unmapped, by) -> None:  # noqa: ANN001
+    """Counts of letters, items, outcomes, node kinds and treatment-concept coverage; with
+    --by, outcomes per group (groups under 10 items are marked: a small sample)."""
     from imr_graph.explore.stats import store_stats
     from imr_graph.store.sqlite import Store
 
+    if by:
+        from imr_graph.explore.graph_queries import overturn_rates
+
+        with Store.open(store_dir, create=False, read_only=True) as store:
+            rates = overturn_rates(store, by=by)
+        rows = [
+            {
+                "key": r.key,
+                "label": r.label,
+                "items": r.items,
+                "upheld": r.upheld,
+                "overturned": r.overturned,
+                "overturn_rate": round(r.overturn_rate, 4),
+                "small_sample": r.items < SMALL_SAMPLE,
+            }
+            for r in rates
+        ]
+        if as_json:
+            emit_json(rows, pretty=True)
+            return
+        click.echo(f"{by:40.40s} {'items':>6s} {'upheld':>7s} {'overturned':>10s} {'rate':>6s}")
+        for r in rows:
+            warn = "  (small sample)" if r["small_sample"] else ""
+            click.echo(
+                f"{str(r['label']):40.40s} {r['items']:6d} {r['upheld']:7d} "
+                f"{r['overturned']:10d} {r['overturn_rate']:6.0%}{warn}"
+            )
+        return
     with Store.open(store_dir, create=False, read_only=True) as store:
         s = store_stats(store)
     if as_json:
@@ -185,7 +222,7 @@ def show(ident, store_dir, as_json) -> None:  # noqa: ANN001
     for it in letter.items:
         if item is not None and it.position != item:
             continue
-        click.echo(f"  [{it.position}] {it.decision.upper()} {it.request}: rationale")
+        click.echo(f"  rationale of item [{it.position}] ({it.decision}): {it.request}")
         click.echo(_indent(it.rationale or "(none)"))
     click.echo("  neighbours:")
     for it in view["items"]:
@@ -210,7 +247,7 @@ def _find(store: Store, ident: str) -> tuple[Letter, int | None]:
     m = re.fullmatch(r"(.+?)\s*\[(\d+)\]", text) or re.fullmatch(r"item:(.+)/(\d+)", text)
     if m:
         text, item = m.group(1), int(m.group(2))
-    for candidate in dict.fromkeys((text, text.upper(), text.removesuffix(".pdf"))):
+    for candidate in dict.fromkeys((text, text.upper(), text.lower(), Path(text).stem)):
         letter = store.find_letter(candidate)
         if letter is not None:
             return letter, item

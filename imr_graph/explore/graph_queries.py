@@ -133,9 +133,12 @@ def _group_keys(g: nx.MultiDiGraph, item: str, by: str, cited_by: str) -> set[st
         return set(G.out_nodes(g, letter, G.REVIEWED_BY))
     if by == "region":
         return set(G.out_nodes(g, item, G.CONCERNS_REGION))
+    if by == "year":
+        date = g.nodes[item].get("decision_date") or ""
+        return {date[:4] or "unknown"}
     raise ValueError(
         f"unknown grouping {by!r}: treatment, category, section, page, document, "
-        "edition, specialty or region"
+        "edition, specialty, region or year"
     )
 
 

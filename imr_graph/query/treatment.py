@@ -169,10 +169,11 @@ def match(
     finer = [d for d in differs if d.startswith("other level")]
     detail = len(agrees) - len(finer)
     for fact in sorted(q.facts):
-        # the phase of care decides the guideline (Postsurgical vs Chronic Pain): it counts
-        # twice; the other facts are said, not weighed (measured: they moved the section-based
-        # figure down on the public letters, their rationales state them too loosely)
-        weight = 2 if fact in PHASES else 0
+        # post-operative care has its own guideline (MTUS Postsurgical): a post-operative
+        # precedent counts twice for a post-operative request and against a chronic one;
+        # "chronic", the state of most IMR items, and the other facts are said, not weighed
+        # (measured: weighed, they moved the section-based figure down on the public letters)
+        weight = 2 if POST_OP in (fact, OPPOSITE.get(fact)) and POST_OP in facts else 0
         if fact in facts:
             agrees.append(fact)
             detail += weight

@@ -1,0 +1,102 @@
+"""Every past item that matches a treatment and filters: the list behind `imr-graph items`.
+
+The treatment counts as the precedent summary counts it: the concept and every narrower one
+(Fanatrex for gabapentin), so the list and the "same treatment in the store" count agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from imr_graph.index.indexes import Indexes
+from imr_graph.query.filters import Filters, filter_mask
+from imr_graph.store.sqlite import Store
+
+
+@dataclass(frozen=True)
+class ListedItem:
+    """One past item with what an attorney reads first."""
+
+    case: str
+    letter: str
+    item: int
+    decision_date: str | None
+    decision: str
+    request: str
+    sections: tuple[str, ...]
+    rationale: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case_number": self.case,
+            "letter": self.letter,
+            "item": self.item,
+            "decision_date": self.decision_date,
+            "decision": self.decision,
+            "request": self.request,
+            "sections": list(self.sections),
+            "rationale": self.rationale,
+        }
+
+
+def treatment_concepts(text_or_id: str) -> tuple[str, ...]:
+    """A concept id as is, else the concepts a request text normalizes to (the first counts)."""
+    if ":" in text_or_id and " " not in text_or_id.strip():
+        return (text_or_id.strip(),)
+    from kg.normalize import normalize_request
+
+    return tuple(normalize_request(text_or_id).treatments)
+
+
+def list_items(store: Store, treatment: str | None, filters: Filters) -> list[ListedItem]:
+    """Items of the treatment's primary concept and its narrower ones, passing the filters,
+    in (letter, position) order; none when the treatment is not recognized."""
+    a = Indexes.open(store).arrays
+    keep = np.ones(a.n, bool)
+    mask = filter_mask(a, filters)
+    if mask is not None:
+        keep &= mask
+    if treatment is not None:
+        concepts = treatment_concepts(treatment)
+        chosen = np.zeros(a.n, bool)
+        if concepts:
+            family = [concepts[0]]
+            todo = list(a.children.get(concepts[0], []))
+            while todo:
+                c = todo.pop()
+                if c not in family:
+                    family.append(c)
+                    todo.extend(a.children.get(c, []))
+            for c in family:
+                chosen[a.items_of(c)] = True
+        keep &= chosen
+    positions = np.flatnonzero(keep)
+    ids = [int(a.item_ids[i]) for i in positions]
+    with store.snapshot():
+        rows = store.items_by_id(ids)
+        cases = {
+            k: (lt.case_number or k)
+            for k in {a.letter_of(int(i)) for i in positions}
+            if (lt := store.letter(k)) is not None
+        }
+    out = []
+    for i, iid in zip(positions.tolist(), ids, strict=True):
+        key, pos, request, decision, rationale = rows.get(iid, ("", 0, "", "", ""))
+        letter = a.letter_of(i)
+        sections = tuple(a.label(a.sections[s]) for s in a.item_sections(i))
+        out.append(
+            ListedItem(
+                cases.get(letter, letter),
+                letter,
+                pos,
+                a.date(i),
+                decision,
+                request,
+                sections,
+                rationale,
+            )
+        )
+    return out
