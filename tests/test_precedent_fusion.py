@@ -169,3 +169,12 @@ def test_the_concept_prior_adds_the_concepts_usual_sections(engine: PrecedentEng
     without = plain.query("Norco 10/325 #90", k=10).summary["governing_sections"]
     opioids = next(g for g in without if g["section"] == "Opioids")
     assert gov[0]["weight"] == pytest.approx(opioids["weight"] + 1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("q", ["Ketamine 5% cream", "Norco 10/325 #90", "Capsaicin cream"])
+def test_every_retriever_takes_part(engine: PrecedentEngine, q: str) -> None:
+    top = engine.query(q, k=3).results[0]
+    assert set(RETRIEVERS) <= set(top.why), top.why  # found by all three
+    for name in RETRIEVERS:
+        alone = engine.query(q, k=3, retrievers=(name,), rerank=False).results
+        assert alone and all(set(r.why) == {name} for r in alone), name
