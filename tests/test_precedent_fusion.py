@@ -178,3 +178,12 @@ def test_every_retriever_takes_part(engine: PrecedentEngine, q: str) -> None:
     for name in RETRIEVERS:
         alone = engine.query(q, k=3, retrievers=(name,), rerank=False).results
         assert alone and all(set(r.why) == {name} for r in alone), name
+
+
+def test_a_filter_ranks_the_items_it_keeps_among_themselves(engine: PrecedentEngine) -> None:
+    """Masked items are skipped, not the end of a retriever's list; ranks count kept items."""
+    ans = engine.query("Ketamine cream", k=16, filters=Filters(decision="overturned"))
+    got = {(r.letter, r.item) for r in ans.results}
+    assert got == {("002_e7994c1041a16335", 0), ("004_030cb33236d584c4", 0)}  # both overturned
+    assert sorted(r.why["dense"]["rank"] for r in ans.results) == [1, 2]
+    assert ans.summary["precedents"] == {"n": 2, "upheld": 0, "overturned": 2}
