@@ -187,3 +187,15 @@ def test_a_filter_ranks_the_items_it_keeps_among_themselves(engine: PrecedentEng
     assert got == {("002_e7994c1041a16335", 0), ("004_030cb33236d584c4", 0)}  # both overturned
     assert sorted(r.why["dense"]["rank"] for r in ans.results) == [1, 2]
     assert ans.summary["precedents"] == {"n": 2, "upheld": 0, "overturned": 2}
+
+
+def test_the_concept_prior_leaves_excluded_letters_out(engine: PrecedentEngine) -> None:
+    """Capsaicin's past items cite Topical Analgesics (000) and Capsaicin, topical (002): with
+    002 excluded (as the leave-one-out evaluation does), nothing may vote for its section."""
+    both = engine.query("Capsaicin cream", k=10).summary["governing_sections"]
+    assert "Capsaicin, topical" in {g["section"] for g in both}
+    gone = frozenset({"002_e7994c1041a16335"})
+    ans = engine.query("Capsaicin cream", k=10, filters=Filters(exclude_letters=gone))
+    sections = {g["section"] for g in ans.summary["governing_sections"]}
+    assert "Capsaicin, topical" not in sections
+    assert ans.summary["governing_sections"][0]["section"] == "Topical Analgesics"
