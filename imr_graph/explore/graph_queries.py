@@ -121,7 +121,11 @@ def _group_keys(g: nx.MultiDiGraph, item: str, by: str, cited_by: str) -> set[st
     if by == "treatment":
         return set(G.out_nodes(g, item, G.REQUESTS)[:1])
     if by == "category":
-        return G.categories(g, G.out_nodes(g, item, G.REQUESTS)[:1])
+        # the primary treatment's categories; a request mapped to a category itself ("injection
+        # ... of lidocaine") is in that category, as the shipped SPARQL query counts it
+        first = G.out_nodes(g, item, G.REQUESTS)[:1]
+        own = {c for c in first if g.nodes[c].get("kind") == G.CATEGORY}
+        return G.categories(g, first) | own
     if by in ("section", "document", "edition", "page"):
         rel = {"section": G.CITES_SECTION, "page": G.CITES_PAGE}.get(by, G.CITES_EDITION)
         keys = set(G.out_nodes(g, item, rel, cited_by))

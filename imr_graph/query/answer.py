@@ -261,15 +261,18 @@ class Summary:
     voters: int = 0  # how many of the top precedents voted for the governing sections
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "treatment_concepts": [c.to_json() for c in self.treatment_concepts],
             "precedents": self.precedents.to_json(),
             "same_treatment": self.same_treatment.to_json(),
             "governing_sections": [g.to_json() for g in self.governing_sections],
-            "notice": self.notice,
-            "same_in_results": self.same_in_results,
             "voters": self.voters,
         }
+        if self.notice is not None:  # keys with no value are left out, not null
+            out["notice"] = self.notice
+        if self.same_in_results is not None:
+            out["same_in_results"] = self.same_in_results
+        return out
 
 
 @dataclass(frozen=True)

@@ -84,19 +84,17 @@ def citation_line(
     case: str,
     date: str | None,
     position: int,
-    request: str,
     decision: str,
-    specialties: tuple[str, ...],
     guidelines: tuple[CitedGuideline, ...],
 ) -> str:
-    """One line to paste into a report: case, date, item, request, outcome, reviewer, guideline."""
-    parts = [f"IMR {case}" + (f" (decided {date})" if date else ""), f"item {position}: {request}"]
-    parts.append(decision)
-    if specialties:
-        parts.append("reviewer: " + ", ".join(specialties))
-    if guidelines:
-        parts.append("; ".join(g.words for g in guidelines))
-    return " - ".join(parts)
+    """One line to paste into a report, items numbered from 1 as the letter numbers them:
+    `IMR CM16-0243394 (decided 2017-01-20), item 2, Upheld, ODG Pain (Chronic), Lidoderm`."""
+    parts = [f"IMR {case}" + (f" (decided {date})" if date else ""), f"item {position + 1}"]
+    parts.append(decision.capitalize())
+    for g in guidelines:
+        doc = f"{g.document} ({g.edition})" if g.edition else g.document
+        parts.append(", ".join([doc, *(label for _, label in g.sections)]))
+    return ", ".join(parts)
 
 
 def why_words(
@@ -164,7 +162,7 @@ def cite_results(
         guides = guidelines_of(letter, r.item)
         rationale = letter.items[r.item].rationale if letter and r.item < len(letter.items) else ""
         why = why_words(_match_words(r, a), guides, top_citing, len(voters), _signal_words(r))
-        line = citation_line(case, r.decision_date, r.item, r.request, r.decision, specs, guides)
+        line = citation_line(case, r.decision_date, r.item, r.decision, guides)
         source = letter.source if letter and letter.source else r.letter
         cite = Citable(case, specs, guides, passage(rationale, terms), why, line, source)
         out.append(replace(r, cite=cite))
