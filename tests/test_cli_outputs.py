@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from corpus_paths import SAMPLE_DIR
 
 from imr_graph.cli import main
+from imr_graph.letters.parse import parse_file
 
 FIRST = "000_a6fb61ff4979abe4"
 MODEL = "sentence-transformers/all-MiniLM-L6-v2@onnx-int8"  # the default encoder
@@ -91,14 +92,44 @@ def test_show(store: Path) -> None:
     assert "shares a concept with 003_f7e1d4b1d59f344c[1] upheld: Ketamine cream 3 refills" in out
 
 
-def test_search_dense_and_lexical(store: Path) -> None:
-    dense = _items(run("search", "topical ketamine", "--store", str(store)))
+def test_search_modes(store: Path) -> None:
+    dense = _items(run("search", "topical ketamine", "--mode", "dense", "--store", str(store)))
     assert len(dense) == 10
     assert {d[0] for d in dense[:2]} == {f"{FIRST}[2]", "003_f7e1d4b1d59f344c[1]"}
     lexical = _items(run("search", "topical ketamine", "--mode", "lexical", "--store", str(store)))
     # BM25 returns only the five items that hold "topical" or "ketamine"
     assert [d[0] for d in lexical[:2]] == ["003_f7e1d4b1d59f344c[1]", f"{FIRST}[2]"]
     assert len(lexical) == 5
+    fused = _items(run("search", "topical ketamine", "--store", str(store)))  # the default
+    assert len(fused) == 10  # the dense list's items, the lexical ones among them ranked up
+    assert {d[0] for d in fused[:2]} == {f"{FIRST}[2]", "003_f7e1d4b1d59f344c[1]"}
+    assert {d[0] for d in lexical} <= {d[0] for d in fused}
+
+
+def _own_sentences() -> list[tuple[str, str]]:
+    """(letter key, first sentence of 10+ words found in that letter's rationales only)."""
+    letters = [parse_file(p) for p in sorted(SAMPLE_DIR.glob("*.txt"))]
+    text = {x.key: " ".join(" ".join(it.rationale.split()) for it in x.items) for x in letters}
+    out = []
+    for x in letters:
+        for it in x.items:
+            own = [
+                s.strip()
+                for s in " ".join(it.rationale.split()).split(". ")
+                if len(s.split()) >= 10 and sum(s.strip() in t for t in text.values()) == 1
+            ]
+            if own:
+                out.append((x.key, own[0]))
+    return out
+
+
+def test_search_default_finds_the_letter_a_sentence_was_pasted_from(store: Path) -> None:
+    asked = _own_sentences()
+    assert len(asked) >= 10  # every sample letter, most of its items
+    for key, sentence in asked:
+        hits = json.loads(run("search", sentence, "--k", "3", "--store", str(store), "--json"))
+        assert hits[0]["letter"] == key and hits[0]["verbatim"], sentence
+        assert set(hits[0]["ranks"]) == {"dense", "lexical"}
 
 
 def test_precedents_summary_counts(store: Path) -> None:

@@ -23,18 +23,24 @@ if TYPE_CHECKING:
 @click.argument("query")
 @store_option
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--mode", type=click.Choice(["dense", "lexical"]), default="dense", show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["fused", "dense", "lexical"]),
+    default="fused",
+    show_default=True,
+    help="fused: dense and lexical by reciprocal rank, a verbatim match of 8+ words first.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
 def search(query, store_dir, k, mode, as_json) -> None:
     """Rationale paragraphs closest to free text, with scores and the matched passage."""
-    from imr_graph.query.search import search as run_search
+    from imr_graph.query.search import search_passages
     from imr_graph.store.sqlite import Store
 
     if not query.strip():
         fail("empty query")
     with Store.open(store_dir, create=False, read_only=True) as store:
-        hits = run_search(store, query, k=k, mode=mode)
+        hits = search_passages(store, query, k=k, mode=mode)
     if as_json:
         emit_json([h.to_json() for h in hits], pretty=True)
         return
