@@ -14,7 +14,9 @@ import pytest
 from corpus_paths import SAMPLE_DIR
 
 from imr_graph.index.indexes import Indexes
-from imr_graph.query.precedent import RRF_K, Filters, PrecedentEngine, Weights
+from imr_graph.query.filters import Filters
+from imr_graph.query.fusion import RRF_K
+from imr_graph.query.precedent import PrecedentEngine, Weights
 from imr_graph.store.ingest import ingest
 from imr_graph.store.sqlite import Store
 
@@ -54,14 +56,15 @@ def test_score_is_the_weighted_rrf_of_the_ranks(engine: PrecedentEngine, q: str)
     ans = engine.query(q, k=16, rerank=False)
     assert ans.results
     for r in ans.results:
-        assert r.score == pytest.approx(_fused(r.why), abs=1e-12), (r.letter, r.item)
+        assert r.score == pytest.approx(_fused(r.why.to_json()), abs=1e-12), (r.letter, r.item)
     keys = [(-r.score, r.letter, r.item) for r in ans.results]
     assert keys == sorted(keys)  # best first, ties by letter and item
 
 
 def _ranks_follow_scores(results: list, name: str) -> int:
     """Competition ranking within one retriever (1, 1, 3): returns the number of tied pairs."""
-    sig = [(r.why[name]["score"], r.why[name]["rank"]) for r in results if name in r.why]
+    whys = [r.why.to_json() for r in results]
+    sig = [(w[name]["score"], w[name]["rank"]) for w in whys if name in w]
     ties = 0
     for s1, r1 in sig:
         # every result returned: the rank is one more than the number of better scores
@@ -85,7 +88,7 @@ def test_other_retrievers_break_graph_ties(engine: PrecedentEngine, q: str) -> N
     pos = {(r.letter, r.item): n for n, r in enumerate(fused)}
     by_graph: dict[float, list] = {}
     for r in alone:
-        by_graph.setdefault(r.why["graph"]["score"], []).append(r)
+        by_graph.setdefault(r.why.to_json()["graph"]["score"], []).append(r)
     for tied in by_graph.values():
         for a in tied:
             for b in tied:
@@ -100,16 +103,16 @@ def test_rerank_mixes_seed_and_section_support_half_and_half(
     engine: PrecedentEngine, q: str
 ) -> None:
     ans = engine.query(q, k=16)
-    fused = {(r.letter, r.item): _fused(r.why) for r in ans.results}
+    fused = {(r.letter, r.item): _fused(r.why.to_json()) for r in ans.results}
     top = max(fused.values())
     share = Weights().rerank
     supported = 0
     for r in ans.results:
-        sup = r.why.get("section_rerank", {}).get("support", 0.0)
+        sup = r.why.to_json().get("section_rerank", {}).get("support", 0.0)
         supported += sup > 0
         want = (1 - share) * fused[(r.letter, r.item)] / top + share * sup
-        assert r.score == pytest.approx(want, abs=1e-4), (r.letter, r.item, r.why)
-    assert supported and max(r.why.get("section_rerank", {}).get("support", 0) for r in
+        assert r.score == pytest.approx(want, abs=1e-4), (r.letter, r.item, r.why.to_json())
+    assert supported and max(r.why.to_json().get("section_rerank", {}).get("support", 0) for r in
                              ans.results) == 1.0  # fmt: skip
 
 
@@ -117,7 +120,7 @@ def test_rerank_mixes_seed_and_section_support_half_and_half(
 def test_summary_counts_the_results(engine: PrecedentEngine, q: str) -> None:
     ans = engine.query(q, k=10)
     c = Counter(r.decision for r in ans.results)
-    assert ans.summary["precedents"] == {
+    assert ans.summary.to_json()["precedents"] == {
         "n": len(ans.results),
         "upheld": c["upheld"],
         "overturned": c["overturned"],
@@ -126,16 +129,16 @@ def test_summary_counts_the_results(engine: PrecedentEngine, q: str) -> None:
 
 def test_same_treatment_counts_leave_excluded_letters_out(engine: PrecedentEngine) -> None:
     q = "Spinal cord stimulator trial"
-    st = engine.query(q).summary["same_treatment"]
+    st = engine.query(q).summary.to_json()["same_treatment"]
     assert (st["n"], st["upheld"], st["overturned"]) == (2, 1, 1)
     gone = frozenset({"002_e7994c1041a16335"})  # the letter whose stimulator was overturned
     ans = engine.query(q, filters=Filters(exclude_letters=gone))
-    st = ans.summary["same_treatment"]
+    st = ans.summary.to_json()["same_treatment"]
     assert (st["n"], st["upheld"], st["overturned"]) == (1, 1, 0)
-    assert st["warning"] == "only 1 past items for this treatment concept"
+    assert st["warning"] == "only 1 past items for this treatment"
     assert all(r.letter not in gone for r in ans.results)
-    none = engine.query("zzzz unknown request").summary["same_treatment"]
-    assert none["n"] == 0 and none["warning"] == "no past items for this treatment concept"
+    none = engine.query("zzzz unknown request").summary.to_json()["same_treatment"]
+    assert none["n"] == 0 and none["warning"] == "no past items for this treatment"
 
 
 @pytest.mark.parametrize("q", QUERIES)
@@ -150,7 +153,7 @@ def test_governing_sections_are_the_votes_of_the_best_precedents(store: Store, q
         for sec in r.sections:
             score[sec] += 1.0 / rank / len(r.sections)
             count[sec] += 1
-    gov = ans.summary["governing_sections"]
+    gov = ans.summary.to_json()["governing_sections"]
     assert gov
     assert len(gov) == min(5, len(score))
     for g in gov:
@@ -163,10 +166,10 @@ def test_governing_sections_are_the_votes_of_the_best_precedents(store: Store, q
 
 def test_the_concept_prior_adds_the_concepts_usual_sections(engine: PrecedentEngine) -> None:
     """With the prior, Norco's past items (all citing Opioids) put Opioids first."""
-    gov = engine.query("Norco 10/325 #90", k=10).summary["governing_sections"]
+    gov = engine.query("Norco 10/325 #90", k=10).summary.to_json()["governing_sections"]
     assert gov[0]["section"] == "Opioids"
     plain = PrecedentEngine(engine.store, weights=Weights(concept_prior=0.0))
-    without = plain.query("Norco 10/325 #90", k=10).summary["governing_sections"]
+    without = plain.query("Norco 10/325 #90", k=10).summary.to_json()["governing_sections"]
     opioids = next(g for g in without if g["section"] == "Opioids")
     assert gov[0]["weight"] == pytest.approx(opioids["weight"] + 1.0, abs=1e-5)
 
@@ -174,10 +177,10 @@ def test_the_concept_prior_adds_the_concepts_usual_sections(engine: PrecedentEng
 @pytest.mark.parametrize("q", ["Ketamine 5% cream", "Norco 10/325 #90", "Capsaicin cream"])
 def test_every_retriever_takes_part(engine: PrecedentEngine, q: str) -> None:
     top = engine.query(q, k=3).results[0]
-    assert set(RETRIEVERS) <= set(top.why), top.why  # found by all three
+    assert set(RETRIEVERS) <= set(top.why.to_json()), top.why.to_json()  # found by all three
     for name in RETRIEVERS:
         alone = engine.query(q, k=3, retrievers=(name,), rerank=False).results
-        assert alone and all(set(r.why) == {name} for r in alone), name
+        assert alone and all(set(r.why.to_json()) == {name} for r in alone), name
 
 
 def test_a_filter_ranks_the_items_it_keeps_among_themselves(engine: PrecedentEngine) -> None:
@@ -185,17 +188,17 @@ def test_a_filter_ranks_the_items_it_keeps_among_themselves(engine: PrecedentEng
     ans = engine.query("Ketamine cream", k=16, filters=Filters(decision="overturned"))
     got = {(r.letter, r.item) for r in ans.results}
     assert got == {("002_e7994c1041a16335", 0), ("004_030cb33236d584c4", 0)}  # both overturned
-    assert sorted(r.why["dense"]["rank"] for r in ans.results) == [1, 2]
-    assert ans.summary["precedents"] == {"n": 2, "upheld": 0, "overturned": 2}
+    assert sorted(r.why.to_json()["dense"]["rank"] for r in ans.results) == [1, 2]
+    assert ans.summary.to_json()["precedents"] == {"n": 2, "upheld": 0, "overturned": 2}
 
 
 def test_the_concept_prior_leaves_excluded_letters_out(engine: PrecedentEngine) -> None:
     """Capsaicin's past items cite Topical Analgesics (000) and Capsaicin, topical (002): with
     002 excluded (as the leave-one-out evaluation does), nothing may vote for its section."""
-    both = engine.query("Capsaicin cream", k=10).summary["governing_sections"]
+    both = engine.query("Capsaicin cream", k=10).summary.to_json()["governing_sections"]
     assert "Capsaicin, topical" in {g["section"] for g in both}
     gone = frozenset({"002_e7994c1041a16335"})
     ans = engine.query("Capsaicin cream", k=10, filters=Filters(exclude_letters=gone))
-    sections = {g["section"] for g in ans.summary["governing_sections"]}
+    sections = {g["section"] for g in ans.summary.to_json()["governing_sections"]}
     assert "Capsaicin, topical" not in sections
-    assert ans.summary["governing_sections"][0]["section"] == "Topical Analgesics"
+    assert ans.summary.to_json()["governing_sections"][0]["section"] == "Topical Analgesics"

@@ -15,10 +15,11 @@ import numpy as np
 from embeddings import single_query_threads
 from imr_graph.index.ids import item_of_window, window_of
 from imr_graph.index.indexes import Indexes
+from imr_graph.query.fusion import RRF_K
 from imr_graph.store.sqlite import Store
 
 MODES = ("fused", "dense", "lexical")
-RRF_K = 60
+
 VERBATIM_WORDS = 8
 
 
