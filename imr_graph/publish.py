@@ -26,6 +26,7 @@ import itertools
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,7 +198,7 @@ def publish(
     full: bool = False,
     commit_every: int = 200,
     bulk: bool = True,
-    batch_triples: int = 500_000,
+    batch_triples: int = 100_000,
 ) -> PublishReport:
     """Bring the server in step with the store (see the module docstring).
 
@@ -322,23 +323,41 @@ def _bulk_letters(
     for key in keys:
         if letter_graph(base, key) in on_server:
             sent.delete(letter_graph(base, key))
+    # the next batch is made (letter triples, N-Quads) while the server loads this one
+    batches = _batches(letters, batch_triples)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: tuple[Future[bool], list[tuple[str, list[str]]]] | None = None
+        for batch in batches:
+            quads = _quads(base, batch)
+            if pending is not None:
+                if not pending[0].result():  # only the first batch may fall back
+                    rest = itertools.chain(
+                        pending[1], batch, itertools.chain.from_iterable(batches)
+                    )
+                    _put_letters(sent, base, rest, record, 200)
+                    return
+                record([k for k, _ in pending[1]])
+            pending = (pool.submit(sent.load, quads, pending is None), batch)
+        if pending is not None:
+            if not pending[0].result():
+                _put_letters(sent, base, pending[1], record, 200)
+                return
+            record([k for k, _ in pending[1]])
+
+
+def _batches(
+    letters: Iterable[tuple[str, list[str]]], batch_triples: int
+) -> Iterator[list[tuple[str, list[str]]]]:
     batch: list[tuple[str, list[str]]] = []
     size = 0
-    first = True
     for key, lines in letters:
         batch.append((key, lines))
         size += len(lines)
         if size >= batch_triples:
-            if not sent.load(_quads(base, batch), fallback=first):
-                break
-            record([k for k, _ in batch])
-            batch, size, first = [], 0, False
-    else:
-        if not batch or sent.load(_quads(base, batch), fallback=first):
-            record([k for k, _ in batch])
-            return
-    # the server has no bulk loader: this batch and the rest, one PUT per letter
-    _put_letters(sent, base, itertools.chain(batch, letters), record, 200)
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def _quads(base: str, letters: list[tuple[str, list[str]]]) -> list[str]:
