@@ -20,7 +20,7 @@ from embeddings.encoder import Encoder
 
 # Fault injection for the tests: with this set to a file path, the first actor call that finds
 # no file there creates it and kills its own worker process (as a lost node would), once.
-FAULT_ENV = "IMR_GRAPH_RAY_KILL_ONCE"
+FAULT_ENV = "EMBEDDINGS_RAY_KILL_ONCE"
 
 
 class RayUnavailable(ImportError):
