@@ -18,6 +18,10 @@ import numpy as np
 
 from embeddings.encoder import Encoder
 
+# Fault injection for the tests: with this set to a file path, the first actor call that finds
+# no file there creates it and kills its own worker process (as a lost node would), once.
+FAULT_ENV = "EMBEDDINGS_RAY_KILL_ONCE"
+
 
 class RayUnavailable(ImportError):
     """Ray (with Ray Data) is not installed; the application says how to install it."""
@@ -41,6 +45,10 @@ class _EncodeBatch:
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        marker = os.environ.get(FAULT_ENV)
+        if marker and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(1)
         vectors = self.encoder.encode([str(t) for t in batch["text"]], self.batch_size)
         return {"i": np.asarray(batch["i"]), "vector": vectors}
 
@@ -73,7 +81,11 @@ class RayEncoder(Encoder):
     def _connect(self) -> Any:
         ray = self.ray
         if not ray.is_initialized():
-            env = {k: v for k, v in os.environ.items() if k == "PYTHONPATH" or k.startswith("HF_")}
+            env = {
+                k: v
+                for k, v in os.environ.items()
+                if k in ("PYTHONPATH", FAULT_ENV) or k.startswith("HF_")
+            }
             env.update(self.env_vars)
             ray.init(
                 address=self.address,

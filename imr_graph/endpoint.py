@@ -33,10 +33,15 @@ PASSWORD_ENV = config.ENDPOINT_PASSWORD_ENV
 UNION_PARAM = "union-default-graph"
 _JSON = "application/sparql-results+json"
 _NT = "application/n-triples"
+_NQ = "application/n-quads"
 
 
 class EndpointError(Exception):
     """The server could not be reached or refused a request; str() is one sentence."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status the server answered, if it answered
 
 
 def auth_header(env: Mapping[str, str] | None = None) -> str | None:
@@ -96,6 +101,19 @@ class Endpoint:
     def put_graph(self, graph: str, data: bytes, content_type: str = _NT) -> None:
         """Replace (or create) a named graph with `data`."""
         self._request("PUT", self._graph_url(graph), data, {"Content-Type": content_type})
+
+    def load_quads(self, data: bytes) -> None:
+        """Add N-Quads to the dataset in one bulk load: `POST /store?no_transaction&lenient`,
+        Oxigraph's bulk loader (parallel, not in one transaction, input validation off: the
+        data is generated, not user text). Adds, never replaces: the graphs must be empty."""
+        sep = "&" if "?" in self.store_url else "?"
+        url = f"{self.store_url}{sep}no_transaction&lenient"
+        self._request("POST", url, data, {"Content-Type": _NQ})
+
+    def graphs(self) -> set[str]:
+        """The names of the server's non-empty named graphs."""
+        _, rows = self.query("SELECT ?g WHERE { GRAPH ?g {} }")
+        return {str(r[0]) for r in rows}
 
     def delete_graph(self, graph: str) -> None:
         """Remove a named graph; one the server does not hold is already gone."""
@@ -201,7 +219,8 @@ class Endpoint:
             hint = "wrong" if self.auth else f"none given: set {TOKEN_ENV} or {USER_ENV}"
             raise EndpointError(
                 f"the server at {parts.netloc} refused the request (HTTP {status}); "
-                f"credentials {hint} (and {PASSWORD_ENV})"
+                f"credentials {hint} (and {PASSWORD_ENV})",
+                status,
             )
         if status == 404 and missing_ok:
             return data, resp.getheader("Content-Type", "")
@@ -209,7 +228,8 @@ class Endpoint:
             first = _first_line(data)
             raise EndpointError(
                 f"the server at {parts.netloc} answered HTTP {status} to {method} "
-                f"{parts.path}{': ' + first if first else ''}"
+                f"{parts.path}{': ' + first if first else ''}",
+                status,
             )
         return data, resp.getheader("Content-Type", "")
 

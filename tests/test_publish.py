@@ -250,3 +250,41 @@ def test_credentials_come_from_the_environment_only() -> None:
     assert auth_header({USER_ENV: "u", "IMR_GRAPH_ENDPOINT_PASSWORD": "p"}) == "Basic dTpw"
     with pytest.raises(EndpointError, match="--graph-store"):
         Endpoint("http://example.org/some/path")
+
+
+def test_a_full_publish_bulk_loads_and_replaces_what_the_server_held(
+    store: Store, server: Server
+) -> None:
+    """The first publish sends the letter graphs in one bulk load (not one PUT per letter);
+    with the record lost, a re-publish onto a server holding stale graphs leaves no stale
+    triple (a bulk load adds: the graphs it fills are deleted first)."""
+    keys = sorted(store.letters())
+    with Endpoint(server.url) as ep:
+        first = publish(store, ep)
+        # one bulk POST, the provenance, store and ontology graphs
+        assert first.requests == 4 and first.added == len(keys)
+        assert _server_triples(ep, ontology_graph(DEFAULT_BASE)) == _export_lines(store)
+        old = store.letter(keys[0])
+        assert old is not None
+        item = replace(old.items[0], decision="overturned", request="MRI of the lumbar spine")
+        store.put_letters([replace(old, sha256="f" * 64, items=(item, *old.items[1:]))])
+        (store.path / "publish.sqlite").unlink()
+        again = publish(store, ep)
+        assert again.added == len(keys)
+        assert _server_triples(ep, ontology_graph(DEFAULT_BASE)) == _export_lines(store)
+        _same_answers(store, ep)
+
+
+def test_a_server_without_a_bulk_loader_gets_one_put_per_letter(
+    store: Store, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Endpoint, data: bytes) -> None:
+        raise EndpointError("the server answered HTTP 415 to POST /store", 415)
+
+    monkeypatch.setattr(Endpoint, "load_quads", refuse)
+    keys = sorted(store.letters())
+    with Endpoint(server.url) as ep:
+        r = publish(store, ep, batch_triples=50)  # the fallback after a first batch
+        assert r.added == len(keys) and r.requests == len(keys) + 3
+        assert _server_triples(ep, ontology_graph(DEFAULT_BASE)) == _export_lines(store)
+        assert publish(store, ep).requests == 0

@@ -6,6 +6,8 @@ without it, --ray says in one line what to install.
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -70,7 +72,7 @@ def make_encoder(
     from embeddings.ray_encoder import RayEncoder, RayUnavailable
 
     try:
-        return RayEncoder(
+        encoder = RayEncoder(
             model,
             address=ray_address or None,
             batch_size=batch_size,
@@ -82,6 +84,23 @@ def make_encoder(
     except RayUnavailable:
         fail(f"--ray needs Ray Data, which is not installed: {INSTALL}")
         raise  # unreachable: fail() exits
+    sys.stdout = _RayToStderr(sys.stdout)  # until shutdown()
+    return encoder
+
+
+class _RayToStderr:
+    """stdout, but what Ray's driver threads print there (e.g. "(raylet) A worker died ...",
+    which Ray writes to stdout) goes to stderr: stdout holds the command's output (--json)."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        ray_thread = threading.current_thread().name.startswith("ray_")
+        return int((sys.stderr if ray_thread else self.out).write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.out, name)
 
 
 def check_ray(ray_address: str | None) -> None:
@@ -100,4 +119,8 @@ def shutdown(encoder: Any) -> None:
     """Disconnect from Ray (a local Ray stops) when the encoder ran there."""
     stop = getattr(encoder, "shutdown", None)
     if stop is not None:
-        stop()
+        try:
+            stop()
+        finally:
+            if isinstance(sys.stdout, _RayToStderr):
+                sys.stdout = sys.stdout.out
