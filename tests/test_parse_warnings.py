@@ -64,3 +64,21 @@ def test_a_missing_paragraph_is_one_warning_for_its_item(
 )
 def test_partial_certification(heading: str, want: tuple) -> None:
     assert _partial(heading) == want
+
+
+def test_decisions_and_maximus_citations_of_the_sample() -> None:
+    """Read off the five letters by hand: without ../shared (the gold parses) nothing else
+    pins what a decision or a MAXIMUS citation reads as."""
+    letters = {p.stem[:3]: parse_file(p) for p in sorted(SAMPLE_DIR.glob("*.txt"))}
+    decisions = {k: "".join(i.decision[0] for i in v.items) for k, v in letters.items()}
+    assert decisions == {"000": "uuuu", "001": "u", "002": "ouuuu", "003": "uu", "004": "ouuu"}
+    first = letters["000"].items[0].maximus_citations[0]
+    assert (first.guideline, first.document, first.sections, first.pages) == (
+        "MTUS",
+        "Chronic Pain Treatment Guidelines",
+        ("Spinal Cord Stimulators",),
+        (101, 105, 106, 107),
+    )
+    esi = letters["004"].items[0].maximus_citations[0]
+    assert (esi.sections, esi.pages) == (("Epidural steroid injections",), (46,))
+    assert all(i.maximus_citations for v in letters.values() for i in v.items)
