@@ -157,7 +157,7 @@ def main() -> None:
             base = base or wall
             print(
                 f"{name:40s} {wall:7.2f} {min(r[0] for r in runs):6.2f} {cpu:6.2f}  {top}"
-                f"{'' if wall == base else f'  ({base / wall:.1f}x faster)'}"
+                f"{'' if wall == base else f'  (wall {wall / base:.0%} of before)'}"
             )
 
 

@@ -86,7 +86,9 @@ class Endpoint:
     def __post_init__(self) -> None:
         for url in (self.endpoint, self.graph_store or ""):
             if url and urlsplit(url).scheme not in ("http", "https"):
-                raise EndpointError(f"not an http(s) URL: {url!r}")
+                raise EndpointError(
+                    f"not an http(s) URL: {url!r} (write it as http://HOST:PORT/...)"
+                )
         self.query_url = query_url(self.endpoint)
         self.store_url = self.graph_store or default_graph_store(self.endpoint)
 

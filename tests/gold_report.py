@@ -6,7 +6,6 @@ Run: python tests/gold_report.py   (exit status 1 when a letter fails to parse)
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -15,13 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gold_scoring import score_letter  # noqa: E402
 
+from imr_graph.config import shared_dir  # noqa: E402
 from imr_graph.letters.parse import parse_file  # noqa: E402
 from kg.model import letter_to_json  # noqa: E402
-
-
-def shared_dir() -> Path:
-    env = os.environ.get("IMR_GRAPH_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
 
 
 def gold_source(shared: Path, stem: str) -> Path:

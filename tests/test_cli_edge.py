@@ -383,3 +383,44 @@ def test_a_query_that_repairs_says_so(store: Path, tmp_path: Path) -> None:
         f"{err.split('index generation ')[1].split(',')[0]}, store "
         f"{err.split(', store ')[1].split(')')[0]}); repaired them from the store"
     ]
+
+
+def test_a_write_to_a_read_only_store_is_one_line(
+    read_only_store: tuple[Path, list[str], dict[str, str]],
+) -> None:
+    ro, runner, env = read_only_store
+    before = tree(ro)
+    proc = subprocess.run(
+        [
+            *runner,
+            sys.executable,
+            "-m",
+            "imr_graph.cli",
+            "ingest",
+            str(SAMPLE_DIR),
+            "--store",
+            str(ro),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+    )
+    assert proc.returncode == 1
+    assert "is read-only here: ingest, remove and reindex need a writable" in one_error(proc.stderr)
+    assert tree(ro) == before
+
+
+def test_a_zeroed_database_is_one_check_line(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "store.sqlite").write_bytes(b"")
+    before = tree(folder)
+    code, out, _ = run("check", "--store", str(folder))
+    assert code == 1
+    assert out.strip().splitlines() == [
+        f"FAIL open               {folder / 'store.sqlite'} is not an imr-graph store (it has no "
+        "schema): give the folder of a store, or restore it from a backup"
+    ]
+    assert tree(folder) == before

@@ -17,9 +17,10 @@ from click.testing import CliRunner
 from corpus_paths import SAMPLE_DIR
 
 from imr_graph.cli import main
+from imr_graph.letters.parse import parse_file
 
 FIRST = "000_a6fb61ff4979abe4"
-MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL = "sentence-transformers/all-MiniLM-L6-v2@onnx-int8"  # the default encoder
 
 
 def run(*args: str) -> str:
@@ -48,7 +49,7 @@ def copy(store: Path, tmp_path: Path) -> Path:
 
 
 def _items(out: str) -> list[str]:
-    """`letter[item] DECISION` of each result line of search or precedents."""
+    """`letter[item] DECISION` of each result line of search."""
     return re.findall(r"^\s*[\d.]+ +(\w+\[\d+\]) +(UPHELD|OVERTURNED) ", out, re.M)
 
 
@@ -84,21 +85,51 @@ def test_stats(store: Path) -> None:
 
 def test_show(store: Path) -> None:
     out = run("show", FIRST, "--store", str(store))
-    decisions = re.findall(r"^  \[(\d)\] (UPHELD|OVERTURNED) ", out, re.M)
+    decisions = re.findall(r"^  \[(\d)\] (UPHELD|OVERTURNED) ", out, re.M)[:4]  # the items
     assert decisions == [("0", "UPHELD"), ("1", "UPHELD"), ("2", "UPHELD"), ("3", "UPHELD")]
     assert "reviewer: Anesthesiology, Pain Management (California)" in out
     assert "MAXIMUS: MTUS Chronic Pain Treatment Guidelines Topical Analgesics p.113" in out
     assert "shares a concept with 003_f7e1d4b1d59f344c[1] upheld: Ketamine cream 3 refills" in out
 
 
-def test_search_dense_and_lexical(store: Path) -> None:
-    dense = _items(run("search", "topical ketamine", "--store", str(store)))
+def test_search_modes(store: Path) -> None:
+    dense = _items(run("search", "topical ketamine", "--mode", "dense", "--store", str(store)))
     assert len(dense) == 10
     assert {d[0] for d in dense[:2]} == {f"{FIRST}[2]", "003_f7e1d4b1d59f344c[1]"}
     lexical = _items(run("search", "topical ketamine", "--mode", "lexical", "--store", str(store)))
     # BM25 returns only the five items that hold "topical" or "ketamine"
     assert [d[0] for d in lexical[:2]] == ["003_f7e1d4b1d59f344c[1]", f"{FIRST}[2]"]
     assert len(lexical) == 5
+    fused = _items(run("search", "topical ketamine", "--store", str(store)))  # the default
+    assert len(fused) == 10  # the dense list's items, the lexical ones among them ranked up
+    assert {d[0] for d in fused[:2]} == {f"{FIRST}[2]", "003_f7e1d4b1d59f344c[1]"}
+    assert {d[0] for d in lexical} <= {d[0] for d in fused}
+
+
+def _own_sentences() -> list[tuple[str, str]]:
+    """(letter key, first sentence of 10+ words found in that letter's rationales only)."""
+    letters = [parse_file(p) for p in sorted(SAMPLE_DIR.glob("*.txt"))]
+    text = {x.key: " ".join(" ".join(it.rationale.split()) for it in x.items) for x in letters}
+    out = []
+    for x in letters:
+        for it in x.items:
+            own = [
+                s.strip()
+                for s in " ".join(it.rationale.split()).split(". ")
+                if len(s.split()) >= 10 and sum(s.strip() in t for t in text.values()) == 1
+            ]
+            if own:
+                out.append((x.key, own[0]))
+    return out
+
+
+def test_search_default_finds_the_letter_a_sentence_was_pasted_from(store: Path) -> None:
+    asked = _own_sentences()
+    assert len(asked) >= 10  # every sample letter, most of its items
+    for key, sentence in asked:
+        hits = json.loads(run("search", sentence, "--k", "3", "--store", str(store), "--json"))
+        assert hits[0]["letter"] == key and hits[0]["verbatim"], sentence
+        assert set(hits[0]["ranks"]) == {"dense", "lexical"}
 
 
 def test_precedents_summary_counts(store: Path) -> None:
@@ -169,7 +200,7 @@ def test_eval(store: Path) -> None:
 
 def test_check(store: Path) -> None:
     lines = run("check", "--store", str(store)).splitlines()
-    assert len(lines) == 12 and all(ln.startswith("OK ") for ln in lines)
+    assert len(lines) == 13 and all(ln.startswith("OK ") for ln in lines)  # 13: embedding cache
     assert any("5 letters, 16 items, JSON and rows agree" in ln for ln in lines)
     assert any("129 nodes, 268 edges" in ln for ln in lines)  # specialties under ABMS names
 

@@ -242,6 +242,13 @@ FILTERS = [
     Filters(date_from="2017-01-05"),
     Filters(date_to="2017-01-10"),
     Filters(decision="upheld", guideline="MTUS", region="lumbar"),
+    # these tell right from wrong on the five sample letters alone (the ones above need the corpus)
+    Filters(guideline="other"),
+    Filters(document="general approaches"),
+    Filters(section="topical"),
+    Filters(category="surgery"),
+    Filters(specialty="pain"),
+    Filters(decision="overturned", category="surgery"),
 ]
 
 

@@ -98,3 +98,31 @@ def test_without_ray_the_flag_says_what_to_install(monkeypatch: pytest.MonkeyPat
         "imr-graph: error: --ray needs Ray Data, which is not installed: "
         "pip install 'imr-graph[ray]'"
     )
+
+
+def test_a_failed_ray_pass_leaves_the_indexes_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass Ray could not finish (a worker lost past its retries) is one line and exit 1;
+    the saved indexes are the ones from before, and they still check out."""
+    pytest.importorskip("ray.data", reason="Ray is the optional extra imr-graph[ray]")
+    from embeddings.ray_encoder import RayEncoder
+
+    store_dir = tmp_path / "store"
+    runner = CliRunner()
+    assert (
+        runner.invoke(main, ["ingest", str(SAMPLE_DIR), "--store", str(store_dir)]).exit_code == 0
+    )
+    state = (store_dir / "index" / "indexes.json").read_text()
+    (store_dir / "embedding_cache.sqlite").unlink()  # so that the pass has texts to embed
+
+    def lost(self: RayEncoder, texts: object, batch_size: int = 64, **_: object) -> np.ndarray:
+        raise RuntimeError("ActorDiedError: the actor died unexpectedly before finishing this task")
+
+    monkeypatch.setattr(RayEncoder, "encode", lost)
+    monkeypatch.setattr(RayEncoder, "shutdown", lambda self: None)
+    r = runner.invoke(main, ["reindex", "--store", str(store_dir), "--ray"])
+    assert r.exit_code == 1
+    assert r.stderr.count("\n") == 1 and "ActorDiedError" in r.stderr
+    assert (store_dir / "index" / "indexes.json").read_text() == state
+    assert runner.invoke(main, ["check", "--store", str(store_dir)]).exit_code == 0

@@ -135,6 +135,53 @@ def test_remove_then_reingest_gives_identical_graph(tmp_path: Path) -> None:
     assert [r[0] for r in store.item_rows()] == ids_before
 
 
+def _sample_store(path: Path) -> Store:
+    store = Store.open(path)
+    ingest(store, [SAMPLE_DIR])
+    store.close()
+    return Store.open(path)  # nothing read or cached yet
+
+
+def test_remove_from_a_freshly_opened_store(tmp_path: Path) -> None:
+    """remove() on a store whose letters were never read (what `imr-graph remove` does)."""
+    store = _sample_store(tmp_path / "s")
+    victim = "000_a6fb61ff4979abe4"
+    want_ids = sorted(G.item_int_id(victim, p) for p in range(4))
+    gen = store.generation
+    removed = store.remove(victim)
+    assert sorted(removed) == want_ids  # exactly the letter's items
+    assert store.generation == gen + 1  # one commit, one generation
+    assert store.letter(victim) is None and store.find_letter(victim) is None
+    assert store.items_by_id(want_ids) == {}
+    assert store.counts() == {"letters": 4, "items": 12, "upheld": 10, "overturned": 2}
+    assert victim not in store.letters()
+    again = Store.open(tmp_path / "s")  # and it is committed: another connection sees it
+    assert victim not in again.letters() and len(again.item_rows()) == 12
+    assert not again.db.execute("SELECT 1 FROM letters WHERE key=?", (victim,)).fetchone()
+
+
+def test_remove_updates_what_the_store_has_cached(tmp_path: Path) -> None:
+    store = _sample_store(tmp_path / "s")
+    assert len(store.letters()) == 5 and store.graph is not None  # cache letters and graph
+    victim = "002_e7994c1041a16335"
+    store.remove(victim)
+    assert victim not in store.letters()
+    assert store.letter(victim) is None
+    assert G.letter_node(victim) not in store.graph
+    other = "003_f7e1d4b1d59f344c"
+    assert store.letter(other) is not None and G.letter_node(other) in store.graph
+
+
+def test_remove_leaves_other_letters_alone(tmp_path: Path) -> None:
+    store = _sample_store(tmp_path / "s")
+    before = {k: v.sha256 for k, v in Store.open(tmp_path / "s").letters().items()}
+    rows_before = [r for r in store.item_rows() if r[1] != "001_a6ef380ab53ef7f4"]
+    store.remove("001_a6ef380ab53ef7f4")
+    after = {k: v.sha256 for k, v in Store.open(tmp_path / "s").letters().items()}
+    assert after == {k: v for k, v in before.items() if k != "001_a6ef380ab53ef7f4"}
+    assert store.item_rows() == rows_before
+
+
 def test_changed_letter_replaces_its_nodes(tmp_path: Path) -> None:
     src = tmp_path / "letters"
     src.mkdir()

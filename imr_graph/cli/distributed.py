@@ -84,6 +84,18 @@ def make_encoder(
         raise  # unreachable: fail() exits
 
 
+def check_ray(ray_address: str | None) -> None:
+    """With --ray, say what to install before any work when Ray Data is missing."""
+    if ray_address is None:
+        return
+    from embeddings.ray_encoder import RayUnavailable, require_ray
+
+    try:
+        require_ray()
+    except RayUnavailable:
+        fail(f"--ray needs Ray Data, which is not installed: {INSTALL}")
+
+
 def shutdown(encoder: Any) -> None:
     """Disconnect from Ray (a local Ray stops) when the encoder ran there."""
     stop = getattr(encoder, "shutdown", None)

@@ -90,9 +90,13 @@ def publish(
         fail("give the server with --endpoint URL (e.g. http://127.0.0.1:7878)")
         return
     try:
-        with Store.open(store_dir, create=False) as store:
-            with open_endpoint(endpoint, graph_store, timeout, union) as ep:
-                report = run_publish(store, ep, base=base, full=full)
+        ep = open_endpoint(endpoint, graph_store, timeout, union)
+    except EndpointError as e:
+        fail(str(e))
+        return
+    try:
+        with Store.open(store_dir, create=False) as store, ep:
+            report = run_publish(store, ep, base=base, full=full)
     except EndpointError as e:
         fail(f"{e}; what was sent is recorded, the next publish catches up")
         return

@@ -23,18 +23,24 @@ if TYPE_CHECKING:
 @click.argument("query")
 @store_option
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--mode", type=click.Choice(["dense", "lexical"]), default="dense", show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["fused", "dense", "lexical"]),
+    default="fused",
+    show_default=True,
+    help="fused: dense and lexical by reciprocal rank, a verbatim match of 8+ words first.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @one_line_errors
 def search(query, store_dir, k, mode, as_json) -> None:
     """Rationale paragraphs closest to free text, with scores and the matched passage."""
-    from imr_graph.query.search import search as run_search
+    from imr_graph.query.search import search_passages
     from imr_graph.store.sqlite import Store
 
     if not query.strip():
         fail("empty query")
     with Store.open(store_dir, create=False, read_only=True) as store:
-        hits = run_search(store, query, k=k, mode=mode)
+        hits = search_passages(store, query, k=k, mode=mode)
     if as_json:
         emit_json([h.to_json() for h in hits], pretty=True)
         return
@@ -106,8 +112,6 @@ def precedents(
 
     if not request_text and not queries_file:
         fail("give --request TEXT, or --queries FILE.jsonl (or - for lines on stdin)", 2)
-    if request_text is not None and not request_text.strip():
-        fail("--request is empty: give the treatment asked for, e.g. 'Norco 10/325 #90'", 2)
     if request_text is not None and not queries_file and not has_words(request_text):
         fail(
             f"--request {request_text.strip()[:40]!r} has no words: give the treatment asked "
@@ -167,6 +171,8 @@ def _answer(
         writer = csv.DictWriter(sys.stdout, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(answer_rows(ans))
+        if empty:
+            click.echo(f"imr-graph: no precedents: {empty}", err=True)
         return
     for line in answer_lines(request, ans, by_letter):
         click.echo(line)

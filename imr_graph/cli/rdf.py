@@ -1,20 +1,7 @@
 """`imr-graph export | validate | sparql`: the store as linked data (kg.rdf does the work).
 
-SPARQL engine: pyoxigraph. The store's N-Triples are bulk-loaded into an in-memory
-pyoxigraph Store per command. Measured on the 145-letter store (17,294 triples; Intel Xeon,
-2 cores, python 3.11; `python benchmarks/export.py --engines`):
-
-    step                                 pyoxigraph   rdflib 7.6
-    load the N-Triples                   0.040 s      0.567 s
-    counts                               0.002 s      0.098 s
-    letters_citing_mtus_page             0.002 s      0.019 s
-    most_disputed_treatments_by_year     0.005 s      0.078 s
-    overturn_rate_by_section             0.012 s      0.448 s
-    overturn_rate_by_treatment_category  0.003 s      32.0 s  (UNION inside a sub-select)
-
-Same rows from both. pyoxigraph loads ~14x and queries 10x-10,000x faster, so `imr-graph sparql`
-uses it; rdflib is kept for SHACL validation (pyshacl needs an rdflib Graph) and for reading
-export files back. Building the store's graph, not SPARQL, dominates a command's wall time.
+SPARQL runs on pyoxigraph (an in-memory store per command, bulk-loaded from the store's
+N-Triples); rdflib serves SHACL validation. Why: docs/benchmarks.md, "SPARQL engine".
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from imr_graph.cli.distributed import make_encoder, ray_options, shutdown
+from imr_graph.cli.distributed import check_ray, make_encoder, ray_options, shutdown
 from imr_graph.cli.edge import EXIT_ERROR, EXIT_PARTIAL
 from imr_graph.cli.options import (
     _encoder,
@@ -53,6 +53,7 @@ def ingest(  # noqa: ANN001
     from imr_graph.store.ingest import ingest as run_ingest
     from imr_graph.store.sqlite import Store
 
+    check_ray(None if no_index else ray_address)
     missing = [str(p) for p in paths if not p.exists()]
     present = [p for p in paths if p.exists()]
     skipped = skipped_files(present)
@@ -304,6 +305,7 @@ def reindex(  # noqa: ANN001
     from imr_graph.index.indexes import Indexes
     from imr_graph.store.sqlite import Store
 
+    check_ray(ray_address)
     t0 = time.perf_counter()
     with Store.open(store_dir, create=False) as store, store.writing():
         encoder = make_encoder(model, ray_address, ray_batch_size, ray_concurrency, store)

@@ -98,6 +98,11 @@ class Store:
             if not create or read_only:
                 raise StoreError(f"no store at {p}: run `imr-graph ingest PATH --store {p}`")
         writable = _writable(p, db_file)
+        if not read_only and not writable:
+            raise StoreError(
+                f"store {p} is read-only here: ingest, remove and reindex need a writable "
+                "store (the commands that only read work on this one)"
+            )
         try:
             if read_only and not writable:
                 db = _read_only_connection(db_file)

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 from kg import graph as G
 
 MAX_NODES = 50
-CX, CY, W, H = 450, 340, 900, 680  # the drawing's centre and size
+CX, CY, W, H = 500, 340, 1000, 680  # the drawing's centre and size
 _SKIP = frozenset({G.RATIONALE})  # a rationale is read on the letter page, not drawn
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from imr_graph.query.search import MODES, search_passages
 from imr_graph.web.answer_view import letter_href, section_href
 from imr_graph.web.charts import Bar, stacked_bars
 from imr_graph.web.params import QUERY_MAX, BadInput, k_param, text_param
-from imr_graph.web.passages import MODES, search_passages
 from imr_graph.web.respond import as_csv, as_json, page, path_format, served
 from imr_graph.web.served import Served
 from imr_graph.web.words import item_number, mark_terms, query_terms, section_label
@@ -29,7 +29,7 @@ def search(request: Request) -> Response:
     hits = []
     if text:
         with s.reading() as store:
-            hits = search_passages(store, s.engine.idx, text, k, mode)
+            hits = search_passages(store, text, k=k, mode=mode, indexes=s.engine.idx)
     elif fmt:
         raise BadInput("The search text is empty: give q=, e.g. a sentence from a rationale.")
     if fmt == ".json":

@@ -1,0 +1,66 @@
+"""Reading each item: the warnings name exactly the missing paragraph; partial certifications.
+
+In process (the CLI tests of tests/test_parse_bad_input.py run in a subprocess, out of sight of
+mutation testing): a whole sample letter parses with no warning, and cutting one paragraph out
+gives exactly the one warning that names it, for that item.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from corpus_paths import SAMPLE_DIR
+
+from imr_graph.letters.parse import _partial, parse_file
+
+SEED = SAMPLE_DIR / "004_030cb33236d584c4.txt"
+
+
+def test_the_sample_letters_parse_without_warnings() -> None:
+    for p in sorted(SAMPLE_DIR.glob("*.txt")):
+        assert parse_file(p).warnings == (), p.name
+
+
+@pytest.mark.parametrize(
+    "start,stop,warning",
+    [
+        ("Claims Administrator guideline:", "MAXIMUS guideline:", "no Claims Administrator"),
+        ("MAXIMUS guideline:", "Decision rationale:", "no MAXIMUS guideline paragraph"),
+    ],
+)
+def test_a_missing_paragraph_is_one_warning_for_its_item(
+    tmp_path: Path, start: str, stop: str, warning: str
+) -> None:
+    text = SEED.read_text(encoding="utf-8")
+    a = text.index(start)
+    path = tmp_path / "cut.txt"
+    path.write_text(text[:a] + text[text.index(stop, a) :], encoding="utf-8")
+    got = parse_file(path)
+    assert len(got.warnings) == 1 and got.warnings[0].startswith("item 0: "), got.warnings
+    assert warning in got.warnings[0]
+    want = parse_file(SEED)
+    assert [i.decision for i in got.items] == [i.decision for i in want.items]
+    assert got.items[1:] == want.items[1:]
+
+
+@pytest.mark.parametrize(
+    "heading,want",
+    [
+        (
+            "Norco 10/325 #120 was the original request. Norco 10/325 #60 was authorized by the "
+            "Claims Administrator. The remaining IMR eligible portion of the original request, "
+            "Norco 10/325 #60 is",
+            ("Norco 10/325 #60", "Norco 10/325 #120", "Norco 10/325 #60"),
+        ),
+        (
+            "12 sessions of physical therapy was the original request. The Claims Administrator "
+            "authorized 6 sessions, leaving the original request IMR eligible. The original "
+            "request, 12 sessions of physical therapy is",
+            ("12 sessions of physical therapy", "12 sessions of physical therapy", "6 sessions"),
+        ),
+        ("Prescription of Norco", ("Prescription of Norco", None, None)),
+    ],
+)
+def test_partial_certification(heading: str, want: tuple) -> None:
+    assert _partial(heading) == want
