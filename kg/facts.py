@@ -15,6 +15,7 @@ from functools import lru_cache
 from kg import ids
 from kg.model import Citation, Item, Letter
 from kg.normalize import drug_classes, normalize_guideline, normalize_request, normalize_section
+from kg.specialties import specialty_facts
 from kg.vocab import load_vocabulary
 
 MAXIMUS = "maximus"
@@ -141,7 +142,7 @@ class LetterFacts:
     node: str
     case_node: str
     age_band: str | None
-    specialties: tuple[tuple[str, str], ...]  # (specialty id, label as written)
+    specialties: tuple[tuple[str, str], ...]  # (specialty id, ABMS name; kg/specialties.py)
     items: tuple[ItemFacts, ...]
 
 
@@ -174,6 +175,6 @@ def letter_facts(letter: Letter) -> LetterFacts:
         ids.letter_node(key),
         ids.case_node(key),
         age_band(letter.patient.age),
-        tuple((ids.specialty_node(s), s) for s in letter.reviewer.specialties),
+        specialty_facts(letter.reviewer.specialties),
         tuple(item_facts(key, item) for item in letter.items),
     )

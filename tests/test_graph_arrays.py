@@ -23,6 +23,7 @@ from imr_graph.query.filters import Filters, filter_mask
 from imr_graph.query.sections import concept_section_weights, section_weights
 from kg import graph as G
 from kg.model import Letter
+from kg.specialties import specialty_names_for
 
 
 def _letters() -> list[Letter]:
@@ -218,7 +219,9 @@ def _passes(g: nx.MultiDiGraph, item: str, f: Filters) -> bool:
     if f.category and not any(match(c, f.category) for c in cats):
         return False
     specs = G.out_nodes(g, G.letter_node(d["letter"]), G.REVIEWED_BY)
-    return not (f.specialty and not any(match(s, f.specialty) for s in specs))
+    # a specialty is searched under its written forms too ("orthopedic": Orthopaedic Surgery)
+    names = specialty_names_for(f.specialty) if f.specialty else set()
+    return not (f.specialty and not any(match(s, n) for s in specs for n in names))
 
 
 FILTERS = [

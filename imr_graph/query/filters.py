@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imr_graph.index.arrays import GraphArrays
+from kg.specialties import specialty_names_for
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,11 @@ def filter_mask(a: GraphArrays, f: Filters) -> np.ndarray | None:
         )
         ok &= a.rows_matching("req", cons)
     if f.specialty:
-        specs = np.array([_match(s, lab, f.specialty) for s, lab in t.specialties.items()], bool)
+        # "Pain Management" finds the ABMS "Pain Medicine" the store counts it under
+        names = specialty_names_for(f.specialty)
+        specs = np.array(
+            [any(_match(s, lab, n) for n in names) for s, lab in t.specialties.items()], bool
+        )
         ok &= a.letters_matching_specialty(specs)
     return ok
 
