@@ -8,6 +8,7 @@ can run beside a writer and tells exactly which derived part disagrees with the 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from imr_graph.errors import StoreError
-from imr_graph.store.sqlite import SCHEMA_VERSION, Store
+from imr_graph.store.sqlite import SCHEMA_VERSION, Store, damage_of, damaged
 from kg import graph as G
 from kg.model import letter_from_json
 
@@ -76,8 +77,14 @@ def check_store(store: Store | str | Path, indexes: bool = True) -> list[Check]:
             return check_store(opened, indexes)
         finally:
             opened.close()
-    with store.snapshot():  # one SQL state for every check
-        return _checks(store, indexes)
+    try:
+        with store.snapshot():  # one SQL state for every check
+            return _checks(store, indexes)
+    except sqlite3.DatabaseError:
+        why = damage_of(store.db)
+        if why is None:
+            raise
+        return [_fail("sqlite", str(damaged(store.path / "store.sqlite", why)))]
 
 
 def _checks(store: Store, with_indexes: bool) -> list[Check]:
@@ -225,7 +232,6 @@ def _index_checks(store: Store, item_ids: list[int]) -> list[Check]:
 
 def _cache_check(store: Store) -> Check:
     """The embedding cache is derived data: damage is reported; the next writer rebuilds it."""
-    import sqlite3
 
     path = store.path / "embedding_cache.sqlite"
     if not path.exists():

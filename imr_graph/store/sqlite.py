@@ -111,14 +111,18 @@ class Store:
                     p.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(db_file, timeout=30, isolation_level=None)
                 if not read_only:
+                    # A writer reads the whole file first (SQLite's quick_check), before it
+                    # writes anything anywhere: damage met halfway would leave a half-written
+                    # folder, and writing into a damaged b-tree spreads the damage.
+                    why = damage_of(db)
+                    if why is not None:
+                        db.close()
+                        raise damaged(db_file, why)
                     db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")  # a commit survives power loss too
                 db.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as e:
-            raise StoreError(
-                f"{db_file}: not a readable store database ({e}); restore it from a backup "
-                "or re-ingest the letters into a new store"
-            ) from None
+            raise damaged(db_file, str(e)) from None
         store = cls(p, db)
         store.read_only = read_only and not writable
         store.for_reading = read_only
@@ -126,10 +130,7 @@ class Store:
             store._check_version()
         except sqlite3.DatabaseError as e:
             db.close()
-            raise StoreError(
-                f"{db_file}: not a readable store database ({e}); restore it from a backup "
-                "or re-ingest the letters into a new store"
-            ) from None
+            raise damaged(db_file, str(e)) from None
         except BaseException:
             db.close()
             raise
@@ -241,8 +242,15 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        """Close; damage of store.sqlite met inside the block becomes the one store sentence."""
+        try:
+            if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc):
+                why = damage_of(self.db)  # None: the damage is in another file (a cache)
+                if why is not None:
+                    raise damaged(self.path / "store.sqlite", str(exc)) from None
+        finally:
+            self.close()
 
     # ---- meta ----------------------------------------------------------------------------
     def _set_meta(self, key: str, value: str) -> None:
@@ -467,6 +475,36 @@ class Store:
                 if self._graph is not None:
                     remove_letter(self._graph, letter.key)
                     add_letter(self._graph, letter)
+
+
+def damaged(db_file: Path, why: str) -> StoreError:
+    """The one sentence for a store database that cannot be read whole: file, cause, remedy."""
+    return StoreError(
+        f"{db_file}: not a readable store database ({why}); restore it from a backup "
+        "or re-ingest the letters into a new store"
+    )
+
+
+def damage_of(db: sqlite3.Connection) -> str | None:
+    """Why the database is damaged (SQLite's quick_check reads every page), else None."""
+    try:
+        rows = db.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as e:
+        if _is_damage(e):
+            return str(e)
+        raise
+    if rows == [("ok",)]:
+        return None
+    first = str(rows[0][0]).replace("*** in database main ***", "").strip()
+    return first.splitlines()[0] if first else "it fails SQLite's quick_check"
+
+
+def _is_damage(e: sqlite3.DatabaseError) -> bool:
+    """The error is SQLite's "malformed" or "not a database", not a busy or missing file."""
+    code = getattr(e, "sqlite_errorcode", None)
+    if code is None:
+        return type(e) is sqlite3.DatabaseError  # no code: only damage raises this plain class
+    return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def _writable(folder: Path, db_file: Path) -> bool:
