@@ -83,6 +83,7 @@ def test_filters_narrow_without_breaking_ranking(sample_engine: PrecedentEngine)
     # the filtered list keeps the unfiltered order of the items it keeps
     assert got[:3] == [x for x in kept if x in set(got)][:3]
     over = sample_engine.query("Ketamine cream", k=16, filters=Filters(decision="overturned"))
+    assert over.results, "the filter kept nothing: the check below would pass on an empty list"
     assert all(r.decision == "overturned" for r in over.results)
     odg = sample_engine.query("Ambien", k=16, filters=Filters(guideline="ODG"))
     letters = sample_engine.store.letters()
@@ -92,6 +93,7 @@ def test_filters_narrow_without_breaking_ranking(sample_engine: PrecedentEngine)
     )
     assert len(odg.results) < len(sample_engine.query("Ambien", k=16).results)
     region = sample_engine.query("injection", k=16, filters=Filters(region="lumbar"))
+    assert region.results, "the region filter kept nothing: all() below would pass on nothing"
     assert all(
         "lumbar"
         in " ".join(

@@ -13,6 +13,7 @@ from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
 from imr_graph.cli import main
+from imr_graph.config import shared_dir, shared_pdf_dir
 from imr_graph.letters.parse import parse_file
 from imr_graph.rdf import store_triples
 from imr_graph.store.sqlite import Store
@@ -20,8 +21,8 @@ from kg import rdf
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = sorted((REPO / "imr_graph" / "sample").glob("*.txt"))
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-PDF_DIR = SHARED / "data" / "external" / "dwc-imr-letters-imrcrawler" / "pdf"
+SHARED = shared_dir()  # ../shared or $IMR_GRAPH_SHARED, resolved in one place
+PDF_DIR = shared_pdf_dir()
 IMR = rdf.ONT
 
 
