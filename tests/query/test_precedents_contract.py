@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from corpus_paths import REPO, SAMPLE_DIR
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 QUERIES = DATA / "precedent_queries.jsonl"
 ANSWERS = DATA / "precedents_sample_answers.jsonl"
 

@@ -15,7 +15,7 @@ from imr_graph.letters.clean import join_lines, to_lines
 from kg.model import Citation
 
 NAMES = json.loads(
-    (Path(__file__).parent / "data" / "citation_names.json").read_text(encoding="utf-8")
+    (Path(__file__).parents[1] / "data" / "citation_names.json").read_text(encoding="utf-8")
 )
 MTUS = {
     tuple(k.rsplit("|", 1)): v for k, v in NAMES["mtus_2016_style"].items()

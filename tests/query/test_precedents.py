@@ -23,7 +23,7 @@ from imr_graph.store.ingest import ingest
 from imr_graph.store.sqlite import Store
 from kg import graph as G
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,7 @@ def test_gold_json_shape(shared: Path) -> None:
                     assert all(isinstance(p, int) for p in c["pages"])
 
 
-SAMPLES = sorted((Path(__file__).resolve().parents[1] / "imr_graph" / "sample").glob("*.txt"))
+SAMPLES = sorted((Path(__file__).resolve().parents[2] / "imr_graph" / "sample").glob("*.txt"))
 
 
 @pytest.mark.parametrize("bundled", SAMPLES, ids=[p.stem for p in SAMPLES])

@@ -18,7 +18,7 @@ from kg.normalize import (
     normalize_section,
 )
 
-SAMPLE = Path(__file__).parent / "data" / "requests_sample.txt"
+SAMPLE = Path(__file__).parents[1] / "data" / "requests_sample.txt"
 HYDROCODONE_APAP = "drug:hydrocodone-acetaminophen"
 
 

@@ -18,7 +18,7 @@ from imr_graph.letters.parse import parse_file, parse_source
 from imr_graph.letters.read import Source, read_source
 from kg.model import Letter
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SEEDS = sorted((REPO / "imr_graph" / "sample").glob("*.txt"))
 # real letters with partly certified items, OTHER/ACOEM/ODG citations, many items, hyphens
 REAL = [

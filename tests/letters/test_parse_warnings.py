@@ -1,8 +1,8 @@
 """Reading each item: the warnings name exactly the missing paragraph; partial certifications.
 
-In process (the CLI tests of tests/test_parse_bad_input.py run in a subprocess, out of sight of
-mutation testing): a whole sample letter parses with no warning, and cutting one paragraph out
-gives exactly the one warning that names it, for that item.
+In process (the CLI tests of tests/letters/test_parse_bad_input.py run in a subprocess, out of
+sight of mutation testing): a whole sample letter parses with no warning, and cutting one
+paragraph out gives exactly the one warning that names it, for that item.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The sample is five letters, 16 disputed items (14 upheld, 2 overturned): the counts, the known
 first answers and the summary block below were read off the letters, so a command that runs but
-says something wrong fails here (tests/test_cli_smoke.py only checks that each one runs).
+says something wrong fails here (tests/cli/test_cli_smoke.py only checks that each one runs).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 
 from imr_graph.letters.read import read_source
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "imr_graph" / "sample" / "000_a6fb61ff4979abe4.txt"
 SEED_2 = REPO / "imr_graph" / "sample" / "003_f7e1d4b1d59f344c.txt"
 

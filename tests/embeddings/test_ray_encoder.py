@@ -24,7 +24,7 @@ from imr_graph.cli import main
 from imr_graph.index.indexes import Indexes, make_encoder
 from imr_graph.store.sqlite import Store
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def _cli(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ from imr_graph.rdf import store_triples
 from imr_graph.store.sqlite import Store
 from kg import rdf
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((REPO / "imr_graph" / "sample").glob("*.txt"))
 SHARED = shared_dir()  # ../shared or $IMR_GRAPH_SHARED, resolved in one place
 PDF_DIR = shared_pdf_dir()
