@@ -1,6 +1,6 @@
 """`imr-graph export` writes the same bytes from two processes with different hash seeds.
 
-tests/kg/test_rdf.py compares two exports made inside one process, where set and dict orders
+tests/kg_tests/test_rdf.py compares two exports made inside one process, where set and dict orders
 repeat by construction; a store exported twice on two machines (or in two CI runs) differs in
 PYTHONHASHSEED, which is what reorders sets of strings. Each process here exports every format.
 """
