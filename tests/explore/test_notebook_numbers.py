@@ -8,11 +8,7 @@ phrase of the cell's code rather than by its position, so that adding a cell bre
 from __future__ import annotations
 
 import html
-import json
-import os
 import re
-import sys
-from pathlib import Path
 
 import pytest
 from corpus_paths import REPO
@@ -20,34 +16,6 @@ from corpus_paths import REPO
 KERNEL = "python3"
 CHRONIC_PAIN = "MTUS Chronic Pain Medical Treatment Guidelines"
 SAMPLE_COUNTS = "{'letters': 5, 'items': 16, 'upheld': 14, 'overturned': 2}"
-
-
-@pytest.fixture(scope="module")
-def kernel_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The sample letters, a fresh store, a headless backend, and a kernel on this Python."""
-    pytest.importorskip("ipykernel", reason="ipykernel is not installed")
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    env = {
-        "IMR_GRAPH_NOTEBOOK_SAMPLE": "1",
-        "IMR_GRAPH_STORE": str(tmp_path_factory.mktemp("nbnum") / "store"),
-        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-        "HF_HUB_OFFLINE": "1",
-    }
-    try:
-        spec = KernelSpecManager().get_kernel_spec(KERNEL)
-        ours = Path(spec.argv[0]).resolve() == Path(sys.executable).resolve()
-    except NoSuchKernel:
-        ours = False
-    if not ours:
-        kdir = tmp_path_factory.mktemp("jupyter") / "kernels" / KERNEL
-        kdir.mkdir(parents=True)
-        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-        (kdir / "kernel.json").write_text(json.dumps({"argv": argv, "language": "python"}))
-        env["JUPYTER_PATH"] = os.pathsep.join(
-            [str(kdir.parent.parent), os.environ.get("JUPYTER_PATH", "")]
-        ).rstrip(os.pathsep)
-    return env
 
 
 class Ran:
