@@ -16,6 +16,7 @@ from imr_graph.errors import ValueProblem
 
 if TYPE_CHECKING:
     from embeddings import Encoder
+    from imr_graph.query.filters import Filters
     from imr_graph.store.sqlite import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,6 +61,39 @@ store_option = click.option(
     default=None,
     help="Store folder (default: $IMR_GRAPH_STORE or the user's data dir).",
 )
+_FILTER_OPTIONS = (
+    click.option("--decision", type=click.Choice(["upheld", "overturned"])),
+    click.option(
+        "--guideline", type=click.Choice(["MTUS", "ODG", "ACOEM", "OTHER"], case_sensitive=False)
+    ),
+    click.option("--document", help="Guideline document (substring of its name or id)."),
+    click.option("--section", help="Cited guideline section (substring of its name or id)."),
+    click.option("--region", help="Body region (substring, e.g. lumbar)."),
+    click.option("--category", help="Treatment category (substring, e.g. imaging)."),
+    click.option("--specialty", help="Reviewer specialty (substring)."),
+    click.option("--from", "date_from", help="Decision date from (YYYY-MM-DD)."),
+    click.option("--to", "date_to", help="Decision date to (YYYY-MM-DD)."),
+)
+
+
+def filter_options(fn: F) -> F:
+    """The filters of `precedents` and `items`, named as the Filters fields they fill."""
+    for option in reversed(_FILTER_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def filters_from(**values: str | None) -> Filters:
+    """The filter options as Filters, the dates checked first; an empty option restricts
+    nothing."""
+    from imr_graph.query.filter_values import check_dates
+    from imr_graph.query.filters import Filters
+
+    check_dates(values.get("date_from"), values.get("date_to"))
+    given: dict[str, Any] = {name: value or None for name, value in values.items()}
+    return Filters(**given)
+
+
 model_option = click.option(
     "--model",
     default=None,

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from imr_graph.cli.options import emit_json, fail, one_line_errors, store_option
+from imr_graph.cli.options import (
+    emit_json,
+    fail,
+    filter_options,
+    filters_from,
+    one_line_errors,
+    store_option,
+)
 from imr_graph.cli.render import CSV_FIELDS, answer_lines, answer_rows, group_by_letter
 
 if TYPE_CHECKING:
@@ -61,17 +68,7 @@ def search(query, store_dir, k, mode, as_json) -> None:
     "from standard input and answers each in turn.",
 )
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 500))
-@click.option("--decision", type=click.Choice(["upheld", "overturned"]))
-@click.option(
-    "--guideline", type=click.Choice(["MTUS", "ODG", "ACOEM", "OTHER"], case_sensitive=False)
-)
-@click.option("--document", help="Guideline document (substring of its name or id).")
-@click.option("--section", help="Cited guideline section (substring).")
-@click.option("--region", help="Body region (substring, e.g. lumbar).")
-@click.option("--category", help="Treatment category (substring, e.g. imaging).")
-@click.option("--specialty", help="Reviewer specialty (substring).")
-@click.option("--from", "date_from", help="Decision date from (YYYY-MM-DD).")
-@click.option("--to", "date_to", help="Decision date to (YYYY-MM-DD).")
+@filter_options
 @click.option("--by-letter", is_flag=True, help="Group results by letter.")
 @store_option
 @click.option(
@@ -89,23 +86,14 @@ def precedents(
     summary_file,
     queries_file,
     k,
-    decision,
-    guideline,
-    document,
-    section,
-    region,
-    category,
-    specialty,
-    date_from,
-    date_to,
     by_letter,
     store_dir,
     fmt,
     as_json,
+    **filters,
 ) -> None:
     """Past decisions on requests like this one, with why each is there and a summary."""
-    from imr_graph.query.filter_values import check_dates, check_filters
-    from imr_graph.query.filters import Filters
+    from imr_graph.query.filter_values import check_filters
     from imr_graph.query.precedent import PrecedentEngine
     from imr_graph.query.treatment import has_words
     from imr_graph.store.sqlite import Store
@@ -119,20 +107,9 @@ def precedents(
             2,
         )
     fmt = "json" if as_json else (fmt or "text")
-    check_dates(date_from, date_to)
+    flt = filters_from(**filters)
     if summary_file:
         summary_text = summary_file.read_text(encoding="utf-8", errors="replace")
-    flt = Filters(  # an empty option is no restriction
-        decision=decision or None,
-        guideline=guideline or None,
-        document=document or None,
-        section=section or None,
-        region=region or None,
-        category=category or None,
-        specialty=specialty or None,
-        date_from=date_from or None,
-        date_to=date_to or None,
-    )
     with Store.open(store_dir, create=False, read_only=True) as store:
         engine = PrecedentEngine(store)
         check_filters(engine.arrays, flt)
@@ -282,52 +259,23 @@ def eval_cmd(store_dir, k, no_summary, modes, as_json) -> None:
 
 @click.command()
 @click.option("--treatment", help="A request text or concept id; its narrower kinds count too.")
-@click.option("--decision", type=click.Choice(["upheld", "overturned"]))
-@click.option("--section", help="Cited guideline section (substring of its name or id).")
-@click.option(
-    "--guideline", type=click.Choice(["MTUS", "ODG", "ACOEM", "OTHER"], case_sensitive=False)
-)
-@click.option("--document", help="Guideline document (substring of its name or id).")
-@click.option("--region", help="Body region (substring, e.g. lumbar).")
-@click.option("--category", help="Treatment category (substring, e.g. imaging).")
-@click.option("--specialty", help="Reviewer specialty (substring).")
-@click.option("--from", "date_from", help="Decision date from (YYYY-MM-DD).")
-@click.option("--to", "date_to", help="Decision date to (YYYY-MM-DD).")
+@filter_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
 @store_option
 @one_line_errors
 def items(
     treatment: str | None,
-    decision: str | None,
-    section: str | None,
-    guideline: str | None,
-    document: str | None,
-    region: str | None,
-    category: str | None,
-    specialty: str | None,
-    date_from: str | None,
-    date_to: str | None,
     fmt: str,
     store_dir: Path | None,
+    **filters: str | None,
 ) -> None:
     """Every past item that matches, with its outcome, guideline sections and whole rationale."""
-    from imr_graph.query.filters import Filters
     from imr_graph.query.listing import list_items
     from imr_graph.store.sqlite import Store
 
     if treatment is not None and not treatment.strip():
         fail("--treatment is empty: give a request text (e.g. 'Lidoderm') or a concept id", 2)
-    flt = Filters(
-        decision=decision,
-        guideline=guideline,
-        document=document,
-        section=section,
-        region=region,
-        category=category,
-        specialty=specialty,
-        date_from=date_from,
-        date_to=date_to,
-    )
+    flt = filters_from(**filters)
     with Store.open(store_dir, create=False, read_only=True) as store:
         found = list_items(store, treatment, flt)
     rows = [r.to_json() for r in found]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from imr_graph.index.indexes import Indexes
+from imr_graph.query.filter_values import check_filters
 from imr_graph.query.filters import Filters, filter_mask
 from imr_graph.store.sqlite import Store
 
@@ -53,8 +54,10 @@ def treatment_concepts(text_or_id: str) -> tuple[str, ...]:
 
 def list_items(store: Store, treatment: str | None, filters: Filters) -> list[ListedItem]:
     """Items of the treatment's primary concept and its narrower ones, passing the filters,
-    in (letter, position) order; none when the treatment is not recognized."""
+    in (letter, position) order; none when the treatment is not recognized. A filter value the
+    store does not hold is a ValueProblem naming the closest known ones, as for precedents."""
     a = Indexes.open(store).arrays
+    check_filters(a, filters)
     keep = np.ones(a.n, bool)
     mask = filter_mask(a, filters)
     if mask is not None:

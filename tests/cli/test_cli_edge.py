@@ -74,6 +74,25 @@ def test_bad_values_are_one_usage_line(store: Path, args: list[str], words: str)
     assert tree(store) == before
 
 
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--from", "2017-13-45"], "--from '2017-13-45' is not a date: write it as YYYY-MM-DD"),
+        (["--from", "2015-05-01", "--to", "2015-01-01"], "is after --to 2015-01-01: swap them"),
+        (["--region", "lumber"], "--region 'lumber' matches no body region in this store"),
+        (["--specialty", "orthopaedic"], "matches no reviewer specialty in this store"),
+    ],
+)
+def test_items_checks_its_filters_as_precedents_does(
+    store: Path, args: list[str], words: str
+) -> None:
+    before = tree(store)
+    code, out, err = run("items", "--treatment", "capsaicin", *args, "--store", str(store))
+    assert code == 2 and not out
+    assert words in one_error(err)
+    assert tree(store) == before
+
+
 def test_an_unknown_value_names_the_closest_known(store: Path) -> None:
     _, _, err = run("precedents", *REQUEST, "--region", "lumber", "--store", str(store))
     assert "closest known: Lumbar" in err
