@@ -78,16 +78,9 @@ def search(
 
 
 @dataclass(frozen=True)
-class Passage:
-    """One hit of `search_passages`: the item, the passage matched, and its rank in each mode."""
+class Passage(Hit):
+    """One hit of `search_passages`: a Hit with its rank in each mode asked."""
 
-    score: float
-    letter: str
-    item: int
-    request: str
-    decision: str
-    passage: str
-    item_id: int
     ranks: dict[str, int]
     verbatim: bool = False
 
