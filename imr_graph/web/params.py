@@ -15,7 +15,8 @@ K_MAX = 100
 UPLOAD_MAX = 5 * 1024 * 1024  # bytes: the public letters are 40-400 kB
 DECISIONS = ("upheld", "overturned")
 GUIDELINES = ("MTUS", "ODG", "ACOEM", "OTHER")
-FILTER_NAMES = (
+# the filters as PrecedentParams fields; in the address (and the CLI) the dates are from= and to=
+_FILTER_ATTRS = (
     "decision",
     "guideline",
     "document",
@@ -23,9 +24,11 @@ FILTER_NAMES = (
     "region",
     "category",
     "specialty",
-    "from",
-    "to",
+    "date_from",
+    "date_to",
 )
+_ADDRESS_NAME = {"date_from": "from", "date_to": "to"}
+FILTER_NAMES = tuple(_ADDRESS_NAME.get(a, a) for a in _FILTER_ATTRS)
 
 
 class BadInput(Exception):
@@ -61,7 +64,7 @@ class PrecedentParams:
         pairs: list[tuple[str, str]] = []
         for f in fields(p):
             v = getattr(p, f.name)
-            name = {"date_from": "from", "date_to": "to"}.get(f.name, f.name)
+            name = _ADDRESS_NAME.get(f.name, f.name)
             if f.name == "k" and v == 10:
                 continue
             if f.name == "by_letter":
@@ -79,19 +82,6 @@ class PrecedentParams:
             if getattr(self, attr):
                 out[name] = getattr(self, attr)
         return out
-
-
-_FILTER_ATTRS = (
-    "decision",
-    "guideline",
-    "document",
-    "section",
-    "region",
-    "category",
-    "specialty",
-    "date_from",
-    "date_to",
-)
 
 
 def text_param(q: Mapping[str, str], name: str, limit: int, label: str) -> str:
