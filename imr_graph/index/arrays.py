@@ -202,6 +202,17 @@ class GraphArrays:
         ptr = self.a[f"{name}_items_ptr"]
         return np.asarray(self.a[f"{name}_items_idx"][ptr[pos] : ptr[pos + 1]])
 
+    def narrower(self, concept: str) -> list[str]:
+        """Every concept below `concept` (its narrower kinds, at any depth)."""
+        out: list[str] = []
+        todo = list(self.children.get(concept, []))
+        while todo:
+            c = todo.pop()
+            if c not in out and c != concept:
+                out.append(c)
+                todo.extend(self.children.get(c, []))
+        return out
+
     def items_of(self, concept: str, exclude: np.ndarray | None = None) -> np.ndarray:
         items = self._inv("concept", self.concept_pos.get(concept))
         return items[~exclude[items]] if exclude is not None and len(items) else items

@@ -66,14 +66,7 @@ def list_items(store: Store, treatment: str | None, filters: Filters) -> list[Li
         concepts = treatment_concepts(treatment)
         chosen = np.zeros(a.n, bool)
         if concepts:
-            family = [concepts[0]]
-            todo = list(a.children.get(concepts[0], []))
-            while todo:
-                c = todo.pop()
-                if c not in family:
-                    family.append(c)
-                    todo.extend(a.children.get(c, []))
-            for c in family:
+            for c in [concepts[0], *a.narrower(concepts[0])]:
                 chosen[a.items_of(c)] = True
         keep &= chosen
     positions = np.flatnonzero(keep)

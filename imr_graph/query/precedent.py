@@ -239,7 +239,7 @@ class PrecedentEngine:
         if concepts and concepts[0] in a.concept_pos:
             gone = a.exclude_mask(exclude)
             own = a.items_of(concepts[0], gone)
-            below = [a.items_of(n, gone) for n in _narrower(a, concepts[0])]
+            below = [a.items_of(n, gone) for n in a.narrower(concepts[0])]
             items = np.unique(np.concatenate([own, *below])) if below else own
             n_over = int(a.overturned[items].sum())
             same = SameTreatment(
@@ -260,18 +260,6 @@ class PrecedentEngine:
         )
         outcomes = Outcomes(len(results), c["upheld"], c["overturned"])
         return Summary(refs, outcomes, same, gov, voters=len(ranked))
-
-
-def _narrower(a: GraphArrays, concept: str) -> list[str]:
-    """Every concept below `concept` in the arrays."""
-    out: list[str] = []
-    todo = list(a.children.get(concept, []))
-    while todo:
-        c = todo.pop()
-        if c not in out:
-            out.append(c)
-            todo.extend(a.children.get(c, []))
-    return out
 
 
 def _notice(concepts: tuple[str, ...], same: int) -> str | None:
