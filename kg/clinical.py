@@ -37,7 +37,7 @@ POSTSURGICAL_DOCUMENTS = frozenset({"gdoc:mtus-postsurgical"})
 CHRONIC_DOCUMENTS = frozenset({"gdoc:mtus-chronic-pain", "odg:pain"})
 
 _SURGERY = (
-    r"(?:surgery|repair|arthroscop\w*|fusion|laminectomy|discectomy|arthroplasty|replacement|"
+    r"(?:surg\w*|operation|repair|arthroscop\w*|fusion|laminectomy|discectomy|arthroplasty|replacement|"
     r"decompression|release|reconstruction|menisectomy|meniscectomy|ORIF)"
 )
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -45,9 +45,10 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for fact, pattern in (
         (
             POST_OP,
-            rf"\bstatus[- ]post\b|\bs/p\b|\bpost[- ]?op(?:erative(?:ly)?)?\b|\bpostoperative\w*|"
+            rf"\bpost[- ]?op(?:erative(?:ly)?)?\b|\bpostoperative\w*|"
             rf"\bpost[- ]?surgical\b|\bassociated surgical service|"
-            rf"\b(?:after|following|since)\s+(?:(?:the|his|her|a|an)\s+)?(?:\w+\s+){{0,3}}{_SURGERY}",
+            rf"\b(?:status[- ]post|s/p|after|following|since)[- ]+(?:(?:the|his|her|a|an)\s+)?"
+            rf"(?:[\w-]+\s+){{0,4}}{_SURGERY}",
         ),
         (ACUTE, r"\bacute\b|\brecent (?:injury|onset)\b|\b\d+\s+days? ago\b"),
         (
@@ -79,6 +80,30 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
     )
 )
+
+
+# a surgery dated within the post-surgical treatment period (MTUS Postsurgical: up to 6 months)
+_RECENT = re.compile(
+    rf"{_SURGERY}\W+(?:[\w/-]+\W+){{0,6}}?(?:(?:\d+|one|two|three|four|five|six|a few|several)"
+    rf"\s+(?:days?|weeks?)|(?:[1-6]|one|two|three|four|five|six)\s+months?)\s+ago\b|"
+    rf"\bpost[- ]?op(?:erative)?\s+(?:day|week)\s+\d+|\b(?:\d+|one|two|three|four|five|six)"
+    rf"\s+(?:days?|weeks?)\s+(?:after|following|post[- ]?op\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def summary_facts(summary: str) -> frozenset[str]:
+    """The facts of a case summary for a new request: as `clinical_facts`, but post-operative
+    only where a surgery is dated within the post-surgical period ("repair 6 weeks ago",
+    "post-op day 3"). A summary tells the history: "status post fusion (2010)" of an old
+    surgery, "post-operative changes" on an MRI, describe a chronic case."""
+    found = set(clinical_facts(summary))
+    if _RECENT.search(summary):
+        found.add(POST_OP)
+        found.discard(CHRONIC)
+    else:
+        found.discard(POST_OP)
+    return frozenset(found)
 
 
 def clinical_facts(text: str, documents: tuple[str, ...] = ()) -> frozenset[str]:

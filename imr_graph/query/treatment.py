@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kg.clinical import ACUTE, CHRONIC, OPPOSITE, POST_OP, clinical_facts
+from kg.clinical import ACUTE, CHRONIC, OPPOSITE, POST_OP, clinical_facts, summary_facts
 from kg.forms import COMPOUNDED_CONCEPT, Form, form_of, levels_overlap
 from kg.vocab import load_vocabulary
 
@@ -112,7 +112,7 @@ def asked(
     form = form_of(request, expanded, is_drug(concepts))
     if is_drug(concepts):
         concepts = tuple(c for c in concepts if c.startswith("drug:") or c == COMPOUNDED_CONCEPT)
-    facts = clinical_facts(f"{request}\n{summary or ''}")
+    facts = clinical_facts(request) | (summary_facts(summary) if summary else frozenset())
     return Asked(concepts, regions, form, anc, facts)
 
 
@@ -144,6 +144,11 @@ def match(
     tier, concept, relation = best
     if tier == NONE:
         return TreatmentMatch(NONE)
+    if tier == SAME and not _primaries_meet(a, q, item_concepts):
+        # a procedure, device or service is its primary (first) concept: an ESI request is
+        # not answered by "re-evaluation by pain management for an ESI", nor hygiene wipes by
+        # "an A-stim unit plus supplies" (drugs are matched on every ingredient, see `asked`)
+        tier = RELATED
     expanded = item_concepts + tuple(x for c in item_concepts for x in sorted(ancestors(a, c)))
     form = form_of(request_text, expanded, is_drug(item_concepts))
     agrees: list[str] = []
@@ -184,6 +189,16 @@ def match(
     return TreatmentMatch(
         tier, concept, relation, form.route, detail, tuple(agrees), tuple(differs)
     )
+
+
+def _primaries_meet(a: GraphArrays, q: Asked, item_concepts: tuple[str, ...]) -> bool:
+    """Whether the request's primary concept and the item's are the same treatment (always
+    true where either names a drug: every ingredient counts, and a class beside a drug, as
+    "topical analgesic" beside ketamine cream, says its form)."""
+    if is_drug(q.concepts) or is_drug(item_concepts) or not q.concepts or not item_concepts:
+        return True
+    qc, ic = q.concepts[0], item_concepts[0]
+    return _relation(a, qc, q.ancestors.get(qc, frozenset()), ic, ancestors(a, ic))[1] == SAME
 
 
 def _relation(

@@ -267,6 +267,28 @@ def test_oral_gabapentin_is_not_a_compounded_cream(corpus_engine: PrecedentEngin
             assert r.match.tier < 3
 
 
+@pytest.mark.parametrize(
+    ("request_text", "other"),
+    [
+        ("Hygiene wipes", "a-stim unit plus supplies"),
+        ("Left L5-S1 epidural steroid injection", "re-evaluation by a pain management"),
+    ],
+)
+def test_a_treatment_named_beside_another_is_not_the_same_treatment(
+    corpus_engine: PrecedentEngine, request_text: str, other: str
+) -> None:
+    """A procedure, device or service is its primary concept: an item that names the asked
+    treatment only beside its own (supplies with a stimulator, an ESI as the reason for an
+    office visit) is a related treatment, below every same-treatment precedent."""
+    ans = corpus_engine.query(request_text, k=12)
+    at = _first_same_rank(ans, other)
+    found = ans.results[at]
+    assert found.match is not None and found.match.tier == 1, found.match
+    assert ans.results[0].match is not None and ans.results[0].match.tier == 3
+    assert all(r.match is not None and r.match.tier == 3 for r in ans.results[:1])
+    assert all(r.match is None or r.match.tier < 3 for r in ans.results[at:])
+
+
 @pytest.mark.parametrize("request_text", ["???", "   ", "#90", "10/325"])
 def test_a_request_without_words_is_refused(
     sample_engine: PrecedentEngine, request_text: str
