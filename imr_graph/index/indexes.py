@@ -44,6 +44,7 @@ from imr_graph.index.files import (
     STATE_FILE,
     index_root,
     load_files,
+    read_state,
     write_state,
 )
 from imr_graph.index.ids import MAX_WINDOWS, item_of_window, window_id
@@ -144,6 +145,7 @@ class Indexes:
         while True:
             idx, problem = cls._try_load(store, enc)
             if idx is not None and problem is None:
+                _prune_if_free(store)
                 return idx
             assert problem is not None
             if store.read_only:
@@ -406,13 +408,34 @@ class Indexes:
             )
             crash_point("save.swapped")
             self.generation = gen
-            for old in folder.iterdir():
-                if old.is_dir() and old.name != name and old.name.startswith("v"):
-                    shutil.rmtree(old, ignore_errors=True)
+            _prune(folder, name)
             crash_point("save.pruned")
             if self.store.meta("model") != self.encoder.model_name:
                 with self.store.transaction():
                     self.store._set_meta("model", self.encoder.model_name)
+
+
+def _prune(folder: Path, keep: str) -> None:
+    """Remove every index set but `keep` (older sets, a crashed save's leftovers)."""
+    for old in folder.iterdir():
+        if old.is_dir() and old.name != keep and old.name.startswith("v"):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _prune_if_free(store: Store) -> None:
+    """Remove index sets indexes.json does not name, left by a save killed between its
+    pointer swap and its pruning; only when no writer holds the lock (a writer's new set is
+    unnamed until its swap) and never on a read-only store."""
+    folder = index_root(store)
+    if store.read_only or sum(1 for p in folder.iterdir() if p.is_dir()) < 2:
+        return
+    try:
+        with store.writing(timeout=0):
+            state = read_state(folder)
+            if state is not None and isinstance(state.get("dir"), str):
+                _prune(folder, state["dir"])
+    except StoreBusyError:
+        pass  # the writer prunes when it saves
 
 
 def _encode(

@@ -75,3 +75,22 @@ def test_the_application_encoder_reads_its_variable(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("IMR_GRAPH_MODEL", "someone/other-model")
     assert make_encoder().model_name == "someone/other-model"
     assert make_encoder("all-MiniLM-L6-v2").model_name.endswith("all-MiniLM-L6-v2")
+
+
+def test_an_unnamed_index_set_is_pruned_only_when_no_writer_holds_the_lock(
+    store: Store, encoder: Encoder
+) -> None:
+    """A set indexes.json does not name is either a killed save's old set (prune it) or a
+    running writer's new one, unnamed until its swap (leave it): open prunes only when the
+    writer lock is free."""
+    named = json.loads((index_root(store) / STATE_FILE).read_text())["dir"]
+    stray = index_root(store) / "v99999999-deadbeef"
+    (stray / "graph").mkdir(parents=True)
+    other = Store.open(store.path, create=False)  # a second handle: another writer's lock
+    with other.writing(timeout=0):
+        Indexes.open(store, encoder)
+        assert stray.is_dir()
+    Indexes.open(store, encoder)
+    assert not stray.exists()
+    assert [p.name for p in index_root(store).iterdir() if p.is_dir()] == [named]
+    other.close()
