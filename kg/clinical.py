@@ -33,6 +33,7 @@ OPPOSITE = {
     RADICULOPATHY: NO_RADICULOPATHY,
     NO_RADICULOPATHY: RADICULOPATHY,
 }
+PHASES = frozenset({POST_OP, ACUTE, CHRONIC})
 POSTSURGICAL_DOCUMENTS = frozenset({"gdoc:mtus-postsurgical"})
 CHRONIC_DOCUMENTS = frozenset({"gdoc:mtus-chronic-pain", "odg:pain"})
 
@@ -118,3 +119,21 @@ def clinical_facts(text: str, documents: tuple[str, ...] = ()) -> frozenset[str]
     elif CHRONIC_DOCUMENTS.intersection(documents) and POST_OP not in found:
         found.add(CHRONIC)
     return frozenset(found)
+
+
+def item_clinical_facts(
+    request: str, rationale: str, documents: tuple[str, ...] = ()
+) -> frozenset[str]:
+    """A decided item's facts: the phase of care (post-operative, acute, chronic) from its
+    heading and the guideline the reviewer applied only (a rationale's history says "status
+    post" of old surgeries and "chronic" of most patients), the others from the rationale too."""
+    told = clinical_facts(rationale) - PHASES
+    return clinical_facts(request, documents) | told
+
+
+def fact_id(fact: str) -> str:
+    """The graph id of a clinical fact ("clinical:post-operative")."""
+    return "clinical:" + re.sub(r"[^a-z0-9]+", "-", fact.lower()).strip("-")
+
+
+FACT_OF_ID = {fact_id(f): f for f in FACTS}

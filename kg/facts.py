@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from kg import ids
+from kg.clinical import fact_id, item_clinical_facts
+from kg.forms import route_of
 from kg.model import Citation, Item, Letter
 from kg.normalize import drug_classes, normalize_guideline, normalize_request, normalize_section
 from kg.specialties import specialty_facts
@@ -129,6 +131,8 @@ class ItemFacts:
     treatments: tuple[str, ...]  # requested concepts, specific first; the first is the primary
     regions: tuple[tuple[str, str], ...]  # (region id, label)
     citations: tuple[CitationFacts, ...]  # MAXIMUS's, then the Claims Administrator's
+    route: str | None = None  # a drug's route or form (kg/forms.py); None for procedures
+    clinical: tuple[tuple[str, str], ...] = ()  # (clinical fact id, fact) (kg/clinical.py)
 
     def cited_by(self, by: str) -> tuple[CitationFacts, ...]:
         return tuple(f for f in self.citations if f.by == by)
@@ -155,6 +159,10 @@ def item_facts(letter_key: str, item: Item) -> ItemFacts:
         )
         for c in cs
     )
+    chain = tuple(c.id for c in concept_chain(rc.treatments))
+    drug = any(c.startswith("drug:") for c in rc.treatments)
+    applied = tuple(dict.fromkeys(c.document_id for c in cites if c.by == MAXIMUS))
+    facts = item_clinical_facts(item.request, item.rationale, applied)
     return ItemFacts(
         item,
         ids.item_node(letter_key, item.position),
@@ -164,6 +172,8 @@ def item_facts(letter_key: str, item: Item) -> ItemFacts:
         tuple(rc.treatments),
         tuple((r, concept_label(r)) for r in rc.body_regions),
         cites,
+        route_of(item.request, chain, drug),
+        tuple((fact_id(x), x) for x in sorted(facts)),
     )
 
 

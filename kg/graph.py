@@ -41,6 +41,7 @@ SECTION = "guideline_section"
 PAGE = "guideline_page"
 OUTCOME = "outcome"
 SPECIALTY = "reviewer_specialty"
+CLINICAL = "clinical_fact"
 NODE_KINDS = (
     LETTER,
     CASE,
@@ -56,6 +57,7 @@ NODE_KINDS = (
     PAGE,
     OUTCOME,
     SPECIALTY,
+    CLINICAL,
 )
 
 # edge relations (the MultiDiGraph key)
@@ -75,6 +77,7 @@ EDITION_OF = "edition_of"
 SECTION_OF = "section_of"
 PAGE_OF = "page_of"
 FROM_SOURCE = "from_source"
+STATES_FACT = "states_fact"
 
 
 def build_graph(letters: Iterable[Letter]) -> nx.MultiDiGraph:
@@ -155,6 +158,7 @@ def _add_item(g: nx.MultiDiGraph, letter: Letter, f: ItemFacts, ln: str) -> None
         original_request=item.original_request,
         authorized_portion=item.authorized_portion,
         decision_date=letter.dates.decision_date,
+        route=f.route,
     )
     _edge(g, ln, inode, HAS_ITEM, position=item.position)
     rn = _node(g, f.rationale_node, RATIONALE, label=item.rationale[:80], text=item.rationale)
@@ -167,6 +171,9 @@ def _add_item(g: nx.MultiDiGraph, letter: Letter, f: ItemFacts, ln: str) -> None
     for rid, label in f.regions:
         _node(g, rid, REGION, label=label)
         _edge(g, inode, rid, CONCERNS_REGION)
+    for fid, fact in f.clinical:
+        _node(g, fid, CLINICAL, label=fact)
+        _edge(g, inode, fid, STATES_FACT)
     for c in f.citations:
         _add_citation(g, inode, c)
 

@@ -20,7 +20,9 @@ from imr_graph.index import build_arrays
 from imr_graph.index.build_arrays import ITEM_RELATIONS, Tables
 from kg.model import Letter
 
-FORMAT = 2  # 2: + concept_secs_*; older sets are refused (`imr-graph reindex` rebuilds them)
+# 2: + concept_secs_*; 3: + form_* (drug routes), fact_* (clinical facts). Older sets are
+# refused (`imr-graph reindex` rebuilds them; a writable store repairs on open)
+FORMAT = 3
 TABLES = "tables.json"
 _EMPTY = np.empty(0, np.int64)
 # per concept: the sections its items cite, how many items cite each, and their split votes
@@ -59,6 +61,8 @@ class GraphArrays:
         self.documents = list(tables.documents)
         self.specialties = list(tables.specialties)
         self.decisions = list(tables.decisions)
+        self.forms = list(tables.forms)
+        self.clinical = list(tables.clinical)
         self.concept_pos = {c: i for i, c in enumerate(self.concepts)}
         self.region_pos = {r: i for i, r in enumerate(self.regions)}
         self.children: dict[str, list[str]] = {}
@@ -105,6 +109,8 @@ class GraphArrays:
                     "documents",
                     "specialties",
                     "decisions",
+                    "forms",
+                    "clinical",
                 )
             },
         }
@@ -161,6 +167,24 @@ class GraphArrays:
 
     def item_concepts(self, i: int) -> list[str]:
         return [self.concepts[c] for c in self._row("req", i)]
+
+    def item_route(self, i: int) -> str | None:
+        """A drug item's route or form (kg/forms.py); None for procedures and when unsaid."""
+        row = self._row("form", i)
+        return self.forms[int(row[0])] if len(row) else None
+
+    def item_facts(self, i: int) -> frozenset[str]:
+        """The clinical facts of item i (kg/clinical.py: heading, applied guideline, rationale)."""
+        return frozenset(self.tables.clinical[self.clinical[int(c)]] for c in self._row("fact", i))
+
+    def routes(self, items: np.ndarray) -> np.ndarray:
+        """Each item's route as an index into `forms`, -1 where none is said."""
+        ptr = self.a["form_ptr"]
+        items = np.asarray(items, np.int64)
+        has = ptr[items + 1] > ptr[items]
+        out = np.full(len(items), -1, np.int64)
+        out[has] = self.a["form_idx"][ptr[items[has]]]
+        return out
 
     def item_regions(self, i: int) -> list[str]:
         return [self.regions[r] for r in self._row("reg", i)]

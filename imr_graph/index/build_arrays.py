@@ -19,14 +19,29 @@ from kg.model import Letter
 
 _EMPTY = np.empty(0, np.int64)
 # CSR relations of an item (ptr over items, idx into a table); "msec" = MAXIMUS sections
-ITEM_RELATIONS = ("req", "reg", "msec", "asec", "mdoc")
+# "form" = a drug's route (kg/forms.py), "fact" = clinical facts (kg/clinical.py)
+ITEM_RELATIONS = ("req", "reg", "msec", "asec", "mdoc", "form", "fact")
 RELATION_TABLE = {
     "req": "concepts",
     "reg": "regions",
     "msec": "sections",
     "asec": "sections",
     "mdoc": "documents",
+    "form": "forms",
+    "fact": "clinical",
 }
+# the tables whose entries are plain labels (merged by keeping the smallest)
+_LABEL_TABLES = ("categories", "regions", "specialties", "decisions", "forms", "clinical")
+_INDEXED_TABLES = (
+    "concepts",
+    "sections",
+    "regions",
+    "documents",
+    "specialties",
+    "decisions",
+    "forms",
+    "clinical",
+)
 Arrays = dict[str, np.ndarray]
 
 
@@ -41,6 +56,8 @@ class Tables:
     documents: dict[str, dict] = field(default_factory=dict)  # label, source
     specialties: dict[str, str] = field(default_factory=dict)
     decisions: dict[str, str] = field(default_factory=dict)
+    forms: dict[str, str] = field(default_factory=dict)  # route -> route
+    clinical: dict[str, str] = field(default_factory=dict)  # fact id -> fact
 
     def merge(self, other: Tables) -> None:
         """Union; a shared entry keeps the smallest label, as the graph's shared nodes do."""
@@ -51,7 +68,7 @@ class Tables:
                     mine[k] = dict(v)
                 else:
                     mine[k]["label"] = smallest_label(mine[k]["label"], v["label"])
-        for name in ("categories", "regions", "specialties", "decisions"):
+        for name in _LABEL_TABLES:
             mine, theirs = getattr(self, name), getattr(other, name)
             for k, v in theirs.items():
                 mine[k] = smallest_label(mine.get(k), v)
@@ -146,6 +163,12 @@ def _parts_from_letters(letters: Iterable[Letter]) -> _Parts:
             rel["msec"].append(msec)
             rel["asec"].append(asec)
             rel["mdoc"].append(mdoc)
+            if f.route:
+                t.forms[f.route] = f.route
+            rel["form"].append([at("forms", f.route)] if f.route else [])
+            for fid, fact in f.clinical:
+                t.clinical[fid] = fact
+            rel["fact"].append([at("clinical", fid) for fid, _ in f.clinical])
     # table dicts must list keys in the order of their positions
     t.concepts = {k: t.concepts[k] for k in pos["concepts"]}
     t.sections = {k: t.sections[k] for k in pos["sections"]}
@@ -153,6 +176,8 @@ def _parts_from_letters(letters: Iterable[Letter]) -> _Parts:
     t.documents = {k: t.documents[k] for k in pos["documents"]}
     t.specialties = {k: t.specialties[k] for k in pos["specialties"]}
     t.decisions = {k: k for k in pos["decisions"]}
+    t.forms = {k: k for k in pos["forms"]}
+    t.clinical = {k: t.clinical[k] for k in pos["clinical"]}
     return _Parts(
         t,
         keys,
@@ -222,7 +247,7 @@ def _merge(parts: list[_Parts]) -> _Parts:
         t.merge(p.tables)
     # union tables keep first-seen order; then remap every part's indexes into them
     order: dict[str, dict[str, int]] = {}
-    for name in ("concepts", "sections", "regions", "documents", "specialties", "decisions"):
+    for name in _INDEXED_TABLES:
         keys: dict[str, int] = {}
         for p in parts:
             for k in getattr(p.tables, name):
@@ -308,6 +333,8 @@ def _finish(p: _Parts) -> tuple[Tables, dict[str, np.ndarray]]:
         | {t.sections[s]["document"] for s in used_s},
         "specialties": used(t.specialties, spec[1]),
         "decisions": used(t.decisions, p.item_decision),
+        "forms": used(t.forms, rel["form"][1]),
+        "clinical": used(t.clinical, rel["fact"][1]),
     }
     nt = Tables(categories=dict(t.categories))
     remaps: dict[str, np.ndarray] = {}

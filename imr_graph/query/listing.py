@@ -1,7 +1,8 @@
 """Every past item that matches a treatment and filters: the list behind `imr-graph items`.
 
-The treatment counts as the precedent summary counts it: the concept and every narrower one
-(Fanatrex for gabapentin), so the list and the "same treatment in the store" count agree.
+The treatment counts as the precedent summary counts it (query/treatment.same_treatment_items:
+the concept and every narrower one, Fanatrex for gabapentin, in the route and region asked for),
+so the list and the "same treatment in the store" count agree.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from imr_graph.index.arrays import GraphArrays
 from imr_graph.index.indexes import Indexes
 from imr_graph.query.filter_values import check_filters
 from imr_graph.query.filters import Filters, filter_mask
+from imr_graph.query.treatment import Asked, asked, same_treatment_items
 from imr_graph.store.sqlite import Store
 
 
@@ -43,13 +46,16 @@ class ListedItem:
         }
 
 
-def treatment_concepts(text_or_id: str) -> tuple[str, ...]:
-    """A concept id as is, else the concepts a request text normalizes to (the first counts)."""
+def _asked(a: GraphArrays, text_or_id: str) -> Asked:
+    """A concept id as the whole treatment (no form, no region), else the request text read
+    as a precedent query reads it (concepts, route, regions)."""
     if ":" in text_or_id and " " not in text_or_id.strip():
-        return (text_or_id.strip(),)
+        cid = text_or_id.strip()
+        return asked(a, cid, (cid,), ())
     from kg.normalize import normalize_request
 
-    return tuple(normalize_request(text_or_id).treatments)
+    rc = normalize_request(text_or_id)
+    return asked(a, text_or_id, tuple(rc.treatments), tuple(rc.body_regions))
 
 
 def list_items(store: Store, treatment: str | None, filters: Filters) -> list[ListedItem]:
@@ -63,11 +69,8 @@ def list_items(store: Store, treatment: str | None, filters: Filters) -> list[Li
     if mask is not None:
         keep &= mask
     if treatment is not None:
-        concepts = treatment_concepts(treatment)
         chosen = np.zeros(a.n, bool)
-        if concepts:
-            for c in [concepts[0], *a.narrower(concepts[0])]:
-                chosen[a.items_of(c)] = True
+        chosen[same_treatment_items(a, _asked(a, treatment))] = True
         keep &= chosen
     positions = np.flatnonzero(keep)
     ids = [int(a.item_ids[i]) for i in positions]

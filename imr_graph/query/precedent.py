@@ -40,8 +40,8 @@ from imr_graph.query.treatment import (
     TreatmentMatch,
     asked,
     has_words,
-    item_facts,
     match,
+    same_treatment_items,
 )
 from imr_graph.store.sqlite import Store
 from kg.model import Letter
@@ -79,7 +79,7 @@ class PrecedentEngine:
         self.idx = indexes or Indexes.open(store)
         self.weights = weights
         self._vec_cache: dict[str, np.ndarray] = {}
-        self._item_text: dict[int, tuple[str, frozenset[str]]] = {}
+        self._item_text: dict[int, str] = {}
         self.arrays: GraphArrays = self.idx.arrays
 
     def _encode(self, text: str) -> np.ndarray:
@@ -138,8 +138,8 @@ class PrecedentEngine:
         weight = {"graph": w.graph, "dense": w.dense, "lexical": w.lexical}
         fused, ranks = rrf(lists, weight, mask)
         matches: dict[int, TreatmentMatch] = {}
+        q = asked(a, request, concepts, regions, summary)
         if by_treatment and "graph" in retrievers:
-            q = asked(a, request, concepts, regions, summary)
             matches = self._matches(q, [i for i in fused if i in paths and paths[i].concept])
 
         def order(t: tuple[int, float]) -> tuple[float, ...]:
@@ -156,7 +156,7 @@ class PrecedentEngine:
         results = self._precedents(ranked[:k], whys, matches, ranks)
         vote = ranked[: w.governing_depth]
         letters = self._letters({a.letter_of(i) for i, _ in ranked[: max(k, len(vote))]})
-        block = self._summary(results, concepts, vote, filters.exclude_letters, letters)
+        block = self._summary(results, q, vote, filters.exclude_letters, letters)
         if matches:
             same = sum(1 for r in results if r.match is not None and r.match.tier == SAME)
             block = replace(block, notice=_notice(concepts, same), same_in_results=same)
@@ -171,23 +171,22 @@ class PrecedentEngine:
 
     def _matches(self, q: Asked, items: list[int]) -> dict[int, TreatmentMatch]:
         """Treatment tiers of the items the graph reached through a concept (their request
-        texts read from SQLite in one snapshot, cached by item id)."""
+        texts, for the spinal levels, read from SQLite in one snapshot and cached by item id;
+        their clinical facts from the arrays)."""
         a = self.arrays
         ids = {i: int(a.item_ids[i]) for i in items}
-        todo = {iid: i for i, iid in ids.items() if iid not in self._item_text}
+        todo = [iid for iid in ids.values() if iid not in self._item_text]
         if todo:
             with self.store.snapshot():
-                rows = self.store.items_by_id(list(todo))
+                rows = self.store.items_by_id(todo)
             if len(self._item_text) > 100_000:
                 self._item_text.clear()
-            for iid, (_, _, request, _, rationale) in rows.items():
-                docs = tuple(a.documents[d] for d in a.rows("mdoc", np.array([todo[iid]]))[0])
-                self._item_text[iid] = (request, item_facts(request, rationale, docs))
-        out = {}
-        for i, iid in ids.items():
-            request, facts = self._item_text.get(iid, ("", frozenset()))
-            out[i] = match(a, q, i, request, facts)
-        return out
+            for iid, (_, _, request, _, _) in rows.items():
+                self._item_text[iid] = request
+        return {
+            i: match(a, q, i, self._item_text.get(iid, ""), a.item_facts(i))
+            for i, iid in ids.items()
+        }
 
     def _precedents(
         self,
@@ -226,40 +225,46 @@ class PrecedentEngine:
     def _summary(
         self,
         results: tuple[Precedent, ...],
-        concepts: tuple[str, ...],
+        q: Asked,
         ranked: list[tuple[int, float]],
         exclude: frozenset[str],
         letters: dict[str, Letter],
     ) -> Summary:
-        """Outcomes of the results; every past item of the concept and the narrower ones; the
-        governing sections the precedents cite, named with document and edition."""
+        """Outcomes of the results; every past item of the same treatment (the concept and the
+        narrower ones, in the form and region asked for); the governing sections the
+        precedents cite, named with document and edition."""
         a = self.arrays
+        concepts = q.requested
         c = Counter(r.decision for r in results)
         refs = tuple(ConceptRef(x, a.label(x) if x in a.concept_pos else x) for x in concepts)
-        if concepts and concepts[0] in a.concept_pos:
-            gone = a.exclude_mask(exclude)
-            own = a.items_of(concepts[0], gone)
-            below = [a.items_of(n, gone) for n in a.narrower(concepts[0])]
-            items = np.unique(np.concatenate([own, *below])) if below else own
+        primary = q.concepts[0] if q.concepts else (concepts[0] if concepts else None)
+        if primary is not None and primary in a.concept_pos:
+            items = same_treatment_items(a, q, a.exclude_mask(exclude))
+            own = int(np.isin(items, a.items_of(primary)).sum())
             n_over = int(a.overturned[items].sum())
             same = SameTreatment(
-                concepts[0],
+                primary,
                 len(items),
                 len(items) - n_over,
                 n_over,
-                f"only {len(items)} past items for this treatment" if len(items) < 10 else None,
-                len(items) - len(own),
+                _few(len(items)),
+                len(items) - own,
             )
         else:
-            same = SameTreatment(
-                concepts[0] if concepts else None, 0, 0, 0, "no past items for this treatment"
-            )
+            same = SameTreatment(primary, 0, 0, 0, "no past items for this treatment")
         gov = governing_sections(a, ranked, concepts, exclude, self.weights.concept_prior)
         gov = name_sections(
             gov, [(a.letter_of(i), a.position_in_letter(i)) for i, _ in ranked], letters, a
         )
         outcomes = Outcomes(len(results), c["upheld"], c["overturned"])
         return Summary(refs, outcomes, same, gov, voters=len(ranked))
+
+
+def _few(n: int) -> str | None:
+    """The small-sample warning of the same-treatment count."""
+    if n == 0:
+        return "no past items for this treatment"
+    return f"only {n} past items for this treatment" if n < 10 else None
 
 
 def _notice(concepts: tuple[str, ...], same: int) -> str | None:

@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kg.clinical import ACUTE, CHRONIC, OPPOSITE, POST_OP, clinical_facts, summary_facts
+import numpy as np
+
+from kg.clinical import OPPOSITE, POST_OP, clinical_facts, summary_facts
 from kg.forms import COMPOUNDED_CONCEPT, Form, form_of, levels_overlap
 from kg.vocab import load_vocabulary
 
@@ -30,7 +32,6 @@ TIER_WORDS = {
 }
 # strength a tier guarantees; below SAME, 0.75 x the dense similarity may lift it
 TIER_STRENGTH = {SAME: 0.8, OTHER_FORM: 0.6, RELATED: 0.45, NONE: 0.0}
-PHASES = frozenset({POST_OP, ACUTE, CHRONIC})
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -48,6 +49,7 @@ class Asked:
     form: Form
     ancestors: dict[str, frozenset[str]]
     facts: frozenset[str] = frozenset()  # clinical facts of the request and its summary
+    requested: tuple[str, ...] = ()  # every concept the request named (classes beside drugs too)
 
 
 @dataclass(frozen=True)
@@ -107,21 +109,46 @@ def asked(
     When a drug is named, a class concept beside it ("cream" -> topical analgesic) says the
     form, not the treatment: only the drugs (and a compounded topical) must match.
     """
+    requested = tuple(concepts)
     anc = {c: ancestors(a, c) for c in concepts}
     expanded = tuple(concepts) + tuple(x for c in concepts for x in sorted(anc[c]))
     form = form_of(request, expanded, is_drug(concepts))
     if is_drug(concepts):
         concepts = tuple(c for c in concepts if c.startswith("drug:") or c == COMPOUNDED_CONCEPT)
     facts = clinical_facts(request) | (summary_facts(summary) if summary else frozenset())
-    return Asked(concepts, regions, form, anc, facts)
+    return Asked(concepts, regions, form, anc, facts, requested)
 
 
-def item_facts(request: str, rationale: str, documents: tuple[str, ...]) -> frozenset[str]:
-    """An item's clinical facts: the phase of care (post-operative, acute, chronic) from its
-    heading and the guideline the reviewer applied only (a rationale's history says "status
-    post" of old surgeries and "chronic" of most patients), the others from the rationale too."""
-    told = clinical_facts(rationale) - PHASES
-    return clinical_facts(request, documents) | told
+def same_treatment_items(a: GraphArrays, q: Asked, gone: np.ndarray | None = None) -> np.ndarray:
+    """Every stored item (less `gone`) of the request's treatment by the same-treatment rules
+    the arrays can apply: its primary concept or a narrower one (for a procedure, device or
+    service, as the item's own primary concept), in the route asked for or none said (a
+    compounded cream holding gabapentin is not oral gabapentin), in a region that meets the
+    one asked for or none named. The summary's count and `imr-graph items` both use it."""
+    if not q.concepts or q.concepts[0] not in a.concept_pos:
+        return np.empty(0, np.int64)
+    kinds = [q.concepts[0], *a.narrower(q.concepts[0])]
+    parts = [a.items_of(c, gone) for c in kinds]
+    items = np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+    if not len(items):
+        return items
+    if not is_drug(q.concepts):
+        ptr, idx = a.a["req_ptr"], a.a["req_idx"]
+        first = np.asarray(idx)[np.asarray(ptr)[items]]  # every item here has a concept
+        own = np.array([a.concept_pos[c] for c in kinds], np.int64)
+        drugs = np.array([c.startswith("drug:") for c in a.concepts], bool)
+        # as in `match`: a drug item is matched on every concept (its class says its form)
+        items = items[np.isin(first, own) | a.rows_matching("req", drugs)[items]]
+    elif q.form.route:
+        routes = a.routes(items)
+        asked_route = a.forms.index(q.form.route) if q.form.route in a.forms else -2
+        items = items[(routes == -1) | (routes == asked_route)]
+    if q.regions and len(items):
+        meet = np.array([_regions_meet(q.regions, {r}) for r in a.regions], bool)
+        ptr = np.asarray(a.a["reg_ptr"])
+        none = ptr[items + 1] == ptr[items]
+        items = items[none | a.rows_matching("reg", meet)[items]]
+    return items
 
 
 def match(

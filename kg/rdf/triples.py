@@ -71,6 +71,7 @@ _GRAPH_CLASSES = {
     G.SECTION: ONT + "GuidelineSection",
     G.PAGE: ONT + "GuidelinePage",
     G.SPECIALTY: ONT + "ReviewerSpecialty",
+    G.CLINICAL: ONT + "ClinicalFact",
 }
 _SKOS_KINDS = {G.TREATMENT, G.CATEGORY, G.REGION}
 _NODE_EDGES = {
@@ -205,6 +206,10 @@ def letter_triples(m: Minter, f: LetterFacts, activity: str) -> Iterator[Triple]
                 yield it, ONT + "primaryTreatment", m.node(cid)
         for rid, _label in itf.regions:
             yield it, ONT + "concernsRegion", m.node(rid)
+        if itf.route:
+            yield it, ONT + "route", Lit(itf.route)
+        for fid, _fact in itf.clinical:
+            yield it, ONT + "statesClinicalFact", m.node(fid)
         for by in CITED_BY:
             tag, party = _BY[by]
             for n, c in enumerate(itf.cited_by(by)):

@@ -80,7 +80,7 @@ def test_stats(store: Path) -> None:
     s = json.loads(run("stats", "--store", str(store), "--json"))
     assert s["nodes"]["disputed_item"] == 16 and s["nodes"]["letter"] == 5
     assert s["nodes"]["outcome"] == 2 and s["nodes"]["guideline_source"] == 3
-    assert s["edges"] == 268
+    assert s["edges"] == 286  # 268 + 18 clinical facts the items state
 
 
 def test_show(store: Path) -> None:
@@ -148,7 +148,8 @@ def test_precedents_summary_counts(store: Path) -> None:
     [
         # one upheld, one overturned past item: a swap of the two counts shows only in order
         ("Spinal cord stimulator trial", (2, 1, 1), "002_e7994c1041a16335[0]"),
-        ("epidural steroid injection L4-5", (1, 0, 1), "004_030cb33236d584c4[0]"),
+        # the one ESI item is a re-evaluation visit for an ESI: related, not counted
+        ("epidural steroid injection L4-5", (0, 0, 0), "004_030cb33236d584c4[0]"),
         ("Ketamine cream", (2, 2, 0), "003_f7e1d4b1d59f344c[1]"),
     ],
 )
@@ -202,14 +203,16 @@ def test_check(store: Path) -> None:
     lines = run("check", "--store", str(store)).splitlines()
     assert len(lines) == 13 and all(ln.startswith("OK ") for ln in lines)  # 13: embedding cache
     assert any("5 letters, 16 items, JSON and rows agree" in ln for ln in lines)
-    assert any("129 nodes, 268 edges" in ln for ln in lines)  # specialties under ABMS names
+    # specialties under ABMS names; 4 clinical fact nodes, 18 edges to them
+    assert any("133 nodes, 286 edges" in ln for ln in lines)
 
 
 def test_sparql_counts_and_validate(store: Path) -> None:
     got = json.loads(run("sparql", "counts", "--store", str(store), "--format", "json"))
     assert got == [{"letters": 5, "items": 16, "upheld": 14, "overturned": 2, "citations": 32}]
     out = run("validate", "--store", str(store))
-    assert re.search(r"conforms \(992 triples", out)  # specialties under ABMS names
+    # specialties under ABMS names; + 18 clinical facts stated, 7 drug routes, 4 fact nodes x 2
+    assert re.search(r"conforms \(1025 triples", out)
 
 
 def test_reindex_gives_the_same_answers(copy: Path) -> None:

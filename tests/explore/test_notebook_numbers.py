@@ -81,9 +81,9 @@ def test_explore_notebook_numbers(
     kinds_n = {k: int(v[0]) for k, v in _by_first(kinds).items()}
     assert kinds_n["disputed_item"] == 16 and kinds_n["letter"] == 5
     assert kinds_n["treatment"] == 23
-    assert sum(kinds_n.values()) == 129  # what `imr-graph check` counts (ABMS specialties)
-    assert sum(int(v[0]) for v in _by_first(relations).values()) == 268
-    assert "edges: 268   treatment coverage: 100% (0 unmapped requests)" in nb.text("store_stats")
+    assert sum(kinds_n.values()) == 133  # what `imr-graph check` counts (4 clinical facts)
+    assert sum(int(v[0]) for v in _by_first(relations).values()) == 286
+    assert "edges: 286   treatment coverage: 100% (0 unmapped requests)" in nb.text("store_stats")
 
     (cats,) = nb.tables('overturn_rates(store, by="category")')
     rows = _by_first(cats)
@@ -109,7 +109,7 @@ def test_explore_notebook_numbers(
     ]
     assert len(odg) == 3  # two ODG chapters, each cited once
 
-    assert "letter 002_e7994c1041a16335: 5 items, 39 nodes, 63 edges" in nb.text("neighbourhood(")
+    assert "letter 002_e7994c1041a16335: 5 items, 41 nodes, 69 edges" in nb.text("neighbourhood(")
     (items,) = nb.tables("neighbourhood(")
     assert [r[2] for r in items[1:]] == ["overturned", "upheld", "upheld", "upheld", "upheld"]
 

@@ -72,6 +72,12 @@ def test_every_item_relation_matches_the_graph(arrays: GraphArrays, graph: nx.Mu
         assert sorted(arrays.item_regions(i)) == sorted(G.out_nodes(graph, n, G.CONCERNS_REGION))
         got = sorted(arrays.sections[s] for s in arrays.item_sections(i))
         assert got == sorted(G.out_nodes(graph, n, G.CITES_SECTION, "maximus"))
+        assert arrays.item_route(i) == d["route"]
+        facts = {graph.nodes[f]["label"] for f in G.out_nodes(graph, n, G.STATES_FACT)}
+        assert arrays.item_facts(i) == facts
+    routes = {graph.nodes[n]["route"] for n in items}
+    assert {"oral", None} <= routes  # the sample alone holds oral drugs and procedures
+    assert any(G.out_nodes(graph, n, G.STATES_FACT) for n in items)
 
 
 def test_inverse_relations_labels_and_hierarchy_match(arrays: GraphArrays, graph):
@@ -167,7 +173,7 @@ def test_an_older_arrays_format_is_refused_with_the_remedy(arrays: GraphArrays, 
     doc = json.loads((folder / "tables.json").read_text())
     (folder / "tables.json").write_text(json.dumps({**doc, "format": 1}))
     with pytest.raises(
-        ValueError, match=r"format 1, this imr-graph reads 2: run `imr-graph reindex`"
+        ValueError, match=r"format 1, this imr-graph reads 3: run `imr-graph reindex`"
     ):
         GraphArrays.load(folder)
 

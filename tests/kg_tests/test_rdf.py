@@ -257,6 +257,34 @@ def test_sparql_counts_match_the_store(any_store: Store) -> None:
     assert got["citations"] == _citations(any_store)
 
 
+def test_clinical_facts_and_routes_count_the_same_in_sparql_and_the_graph(
+    any_store: Store,
+) -> None:
+    """Items per clinical fact and per drug route: the RDF answers what the graph holds."""
+    from kg import graph as G
+
+    g = any_store.graph
+    items = [n for n, d in g.nodes(data=True) if d["kind"] == G.ITEM]
+    want_facts = Counter(
+        g.nodes[f]["label"] for n in items for f in G.out_nodes(g, n, G.STATES_FACT)
+    )
+    want_routes = Counter(g.nodes[n]["route"] for n in items if g.nodes[n]["route"])
+    assert want_facts and want_routes
+    st = rdf.oxigraph_store(store_triples(any_store))
+    prefix = "PREFIX imr: <https://w3id.org/imr-graph/ontology#>\n"
+    _, rows = rdf.run_query(
+        st,
+        prefix + "SELECT ?label (COUNT(DISTINCT ?i) AS ?n) WHERE { ?i imr:statesClinicalFact ?f . "
+        "?f a imr:ClinicalFact ; <http://www.w3.org/2000/01/rdf-schema#label> ?label } "
+        "GROUP BY ?label",
+    )
+    assert {str(r[0]): int(r[1]) for r in rows} == dict(want_facts)
+    _, rows = rdf.run_query(
+        st, prefix + "SELECT ?r (COUNT(?i) AS ?n) WHERE { ?i imr:route ?r } GROUP BY ?r"
+    )
+    assert {str(r[0]): int(r[1]) for r in rows} == dict(want_routes)
+
+
 def test_shipped_queries_run(real_store: Store) -> None:
     st = rdf.oxigraph_store(store_triples(real_store))
     for q in sorted((REPO / "imr_graph" / "queries").glob("*.rq")):

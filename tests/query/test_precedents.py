@@ -289,6 +289,26 @@ def test_a_treatment_named_beside_another_is_not_the_same_treatment(
     assert all(r.match is None or r.match.tier < 3 for r in ans.results[at:])
 
 
+def test_the_same_treatment_count_is_of_the_form_asked(corpus_engine: PrecedentEngine) -> None:
+    """Oral gabapentin counts oral gabapentin (and gabapentin whose form is unsaid), not the
+    compounded creams that hold it; `imr-graph items` lists exactly what is counted."""
+    from imr_graph.query.listing import list_items
+
+    a = corpus_engine.arrays
+    kinds = ["drug:gabapentin", *a.narrower("drug:gabapentin")]  # Fanatrex is oral gabapentin
+    every = set(np.concatenate([a.items_of(c) for c in kinds]).tolist())
+    creams = {i for i in every if a.item_route(i) == "compounded topical"}
+    assert creams  # the public letters hold compounded creams with gabapentin
+    same = corpus_engine.query("Gabapentin 600mg #90").summary.same_treatment
+    assert 0 < same.n == len(every - creams)
+    listed = list_items(corpus_engine.store, "Gabapentin 600mg #90", Filters())
+    assert len(listed) == same.n
+    assert sum(r.decision == "overturned" for r in listed) == same.overturned
+    assert not any("%" in r.request for r in listed)
+    cream = corpus_engine.query("Gabapentin 10% cream").summary.same_treatment
+    assert cream.n < len(every)
+
+
 @pytest.mark.parametrize("request_text", ["???", "   ", "#90", "10/325"])
 def test_a_request_without_words_is_refused(
     sample_engine: PrecedentEngine, request_text: str
