@@ -131,6 +131,7 @@ class ItemFacts:
     treatments: tuple[str, ...]  # requested concepts, specific first; the first is the primary
     regions: tuple[tuple[str, str], ...]  # (region id, label)
     citations: tuple[CitationFacts, ...]  # MAXIMUS's, then the Claims Administrator's
+    heads: tuple[str, ...] = ()  # the treatments of the request's head (normalize_request)
     route: str | None = None  # a drug's route or form (kg/forms.py); None for procedures
     clinical: tuple[tuple[str, str], ...] = ()  # (clinical fact id, fact) (kg/clinical.py)
 
@@ -172,6 +173,7 @@ def item_facts(letter_key: str, item: Item) -> ItemFacts:
         tuple(rc.treatments),
         tuple((r, concept_label(r)) for r in rc.body_regions),
         cites,
+        tuple(rc.heads),
         route_of(item.request, chain, drug),
         tuple((fact_id(x), x) for x in sorted(facts)),
     )

@@ -167,7 +167,7 @@ def _add_item(g: nx.MultiDiGraph, letter: Letter, f: ItemFacts, ln: str) -> None
     _edge(g, inode, out, DECIDED)
     for rank, cid in enumerate(f.treatments):
         _add_concept(g, cid)
-        _edge(g, inode, cid, REQUESTS, rank=rank)
+        _edge(g, inode, cid, REQUESTS, rank=rank, head=cid in f.heads)
     for rid, label in f.regions:
         _node(g, rid, REGION, label=label)
         _edge(g, inode, rid, CONCERNS_REGION)

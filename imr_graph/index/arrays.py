@@ -20,7 +20,8 @@ from imr_graph.index import build_arrays
 from imr_graph.index.build_arrays import ITEM_RELATIONS, Tables
 from kg.model import Letter
 
-# 2: + concept_secs_*; 3: + form_* (drug routes), fact_* (clinical facts). Older sets are
+# 2: + concept_secs_*; 3: + form_* (drug routes), fact_* (clinical facts), head_* (the
+# concepts of a request's head). Older sets are
 # refused (`imr-graph reindex` rebuilds them; a writable store repairs on open)
 FORMAT = 3
 TABLES = "tables.json"
@@ -167,6 +168,10 @@ class GraphArrays:
 
     def item_concepts(self, i: int) -> list[str]:
         return [self.concepts[c] for c in self._row("req", i)]
+
+    def item_heads(self, i: int) -> list[str]:
+        """The concepts of item i's request head: its own treatment (see normalize_request)."""
+        return [self.concepts[c] for c in self._row("head", i)]
 
     def item_route(self, i: int) -> str | None:
         """A drug item's route or form (kg/forms.py); None for procedures and when unsaid."""

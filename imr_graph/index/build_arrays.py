@@ -19,10 +19,12 @@ from kg.model import Letter
 
 _EMPTY = np.empty(0, np.int64)
 # CSR relations of an item (ptr over items, idx into a table); "msec" = MAXIMUS sections
-# "form" = a drug's route (kg/forms.py), "fact" = clinical facts (kg/clinical.py)
-ITEM_RELATIONS = ("req", "reg", "msec", "asec", "mdoc", "form", "fact")
+# "form" = a drug's route (kg/forms.py), "fact" = clinical facts (kg/clinical.py), "head" =
+# the concepts of the request's head (kg.normalize.normalize_request)
+ITEM_RELATIONS = ("req", "reg", "msec", "asec", "mdoc", "form", "fact", "head")
 RELATION_TABLE = {
     "req": "concepts",
+    "head": "concepts",
     "reg": "regions",
     "msec": "sections",
     "asec": "sections",
@@ -135,6 +137,7 @@ def _parts_from_letters(letters: Iterable[Letter]) -> _Parts:
                         t.categories[c.category] = c.category_label or c.category
                 at("concepts", c.id)
             rel["req"].append([at("concepts", c) for c in f.treatments])
+            rel["head"].append([at("concepts", c) for c in f.heads])
             for r, label in f.regions:
                 t.regions[r] = smallest_label(t.regions.get(r), label)
             rel["reg"].append([at("regions", r) for r, _ in f.regions])

@@ -121,10 +121,11 @@ def asked(
 
 def same_treatment_items(a: GraphArrays, q: Asked, gone: np.ndarray | None = None) -> np.ndarray:
     """Every stored item (less `gone`) of the request's treatment by the same-treatment rules
-    the arrays can apply: its primary concept or a narrower one (for a procedure, device or
-    service, as the item's own primary concept), in the route asked for or none said (a
-    compounded cream holding gabapentin is not oral gabapentin), in a region that meets the
-    one asked for or none named. The summary's count and `imr-graph items` both use it."""
+    the arrays can apply: its primary concept or a narrower one (a procedure, device or
+    service with its request's head naming a concept the request names), in the route asked
+    for or none said (a compounded cream holding gabapentin is not oral gabapentin), in a
+    region that meets the one asked for or none named. The summary's count and `imr-graph
+    items` both use it."""
     if not q.concepts or q.concepts[0] not in a.concept_pos:
         return np.empty(0, np.int64)
     kinds = [q.concepts[0], *a.narrower(q.concepts[0])]
@@ -133,12 +134,12 @@ def same_treatment_items(a: GraphArrays, q: Asked, gone: np.ndarray | None = Non
     if not len(items):
         return items
     if not is_drug(q.concepts):
-        ptr, idx = a.a["req_ptr"], a.a["req_idx"]
-        first = np.asarray(idx)[np.asarray(ptr)[items]]  # every item here has a concept
-        own = np.array([a.concept_pos[c] for c in kinds], np.int64)
+        # as in `match`: the item's head names a concept the request names (or a narrower
+        # one); a drug item is matched on every concept (its class says its form)
+        named = {k for c in q.concepts for k in (c, *a.narrower(c))}
+        heads = np.array([c in named for c in a.concepts], bool)
         drugs = np.array([c.startswith("drug:") for c in a.concepts], bool)
-        # as in `match`: a drug item is matched on every concept (its class says its form)
-        items = items[np.isin(first, own) | a.rows_matching("req", drugs)[items]]
+        items = items[(a.rows_matching("head", heads) | a.rows_matching("req", drugs))[items]]
     elif q.form.route:
         routes = a.routes(items)
         asked_route = a.forms.index(q.form.route) if q.form.route in a.forms else -2
@@ -171,8 +172,8 @@ def match(
     tier, concept, relation = best
     if tier == NONE:
         return TreatmentMatch(NONE)
-    if tier == SAME and not _primaries_meet(a, q, item_concepts):
-        # a procedure, device or service is its primary (first) concept: an ESI request is
+    if tier == SAME and not _heads_asked(a, q, item, item_concepts):
+        # a procedure, device or service is what its request's head names: an ESI request is
         # not answered by "re-evaluation by pain management for an ESI", nor hygiene wipes by
         # "an A-stim unit plus supplies" (drugs are matched on every ingredient, see `asked`)
         tier = RELATED
@@ -218,14 +219,17 @@ def match(
     )
 
 
-def _primaries_meet(a: GraphArrays, q: Asked, item_concepts: tuple[str, ...]) -> bool:
-    """Whether the request's primary concept and the item's are the same treatment (always
-    true where either names a drug: every ingredient counts, and a class beside a drug, as
-    "topical analgesic" beside ketamine cream, says its form)."""
+def _heads_asked(a: GraphArrays, q: Asked, item: int, item_concepts: tuple[str, ...]) -> bool:
+    """Whether the item's own treatment, the concepts of its request's head, is one the request
+    names (or a narrower one): always true where either names a drug (every ingredient counts,
+    and a class beside a drug, as "topical analgesic" beside ketamine cream, says its form)."""
     if is_drug(q.concepts) or is_drug(item_concepts) or not q.concepts or not item_concepts:
         return True
-    qc, ic = q.concepts[0], item_concepts[0]
-    return _relation(a, qc, q.ancestors.get(qc, frozenset()), ic, ancestors(a, ic))[1] == SAME
+    return any(
+        _relation(a, qc, q.ancestors.get(qc, frozenset()), ic, ancestors(a, ic))[1] == SAME
+        for qc in q.concepts
+        for ic in a.item_heads(item)
+    )
 
 
 def _relation(

@@ -61,6 +61,15 @@ class RequestConcepts:
     modifiers: tuple[str, ...] = ()
     strength: str | None = None
     quantity: int | None = None
+    # the treatments named in the request's head, before its first connector ("A-stim unit"
+    # of "A-stim unit plus supplies"): what is asked for, the rest says for what, with what
+    heads: tuple[str, ...] = ()
+
+
+# words after which a request says what its treatment is for, with or under what
+_CONNECTORS = frozenset(
+    "for plus with under by to including per via at in on after following".split()
+)
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,9 @@ def normalize_request(text: str) -> RequestConcepts:
     classes = tuple(dict.fromkeys(c for d in drugs for c in drug_classes(d)))
 
     category = vocab.category_of(treatments[0]) if treatments else None
+    cut = next((i for i, t in enumerate(tokens) if i and t in _CONNECTORS), len(tokens))
+    head = {cid for start, cid in positioned if start < cut}
+    heads = tuple(c for c in treatments if c in head) or treatments
     return RequestConcepts(
         text=text,
         treatments=treatments,
@@ -174,6 +186,7 @@ def normalize_request(text: str) -> RequestConcepts:
         modifiers=modifiers,
         strength=strength,
         quantity=quantity,
+        heads=heads,
     )
 
 

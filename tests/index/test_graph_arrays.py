@@ -73,6 +73,8 @@ def test_every_item_relation_matches_the_graph(arrays: GraphArrays, graph: nx.Mu
         got = sorted(arrays.sections[s] for s in arrays.item_sections(i))
         assert got == sorted(G.out_nodes(graph, n, G.CITES_SECTION, "maximus"))
         assert arrays.item_route(i) == d["route"]
+        heads = [v for _, v, e in graph.out_edges(n, data=True) if e.get("head")]
+        assert sorted(arrays.item_heads(i)) == sorted(heads) and heads
         facts = {graph.nodes[f]["label"] for f in G.out_nodes(graph, n, G.STATES_FACT)}
         assert arrays.item_facts(i) == facts
     routes = {graph.nodes[n]["route"] for n in items}

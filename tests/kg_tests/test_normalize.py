@@ -186,6 +186,22 @@ def test_every_request_has_a_category():
             assert rc.category is not None, request
 
 
+@pytest.mark.parametrize(
+    ("text", "heads"),
+    [
+        ("A-stim unit plus supplies for home use", ("tx:electrical-stimulation-device",)),
+        ("Re-evaluation by a pain management specialist for repeat ESI", ("tx:office-visit",)),
+        ("Lumbar ESI at L4-5 under fluoroscopy", ("tx:epidural-steroid-injection",)),
+        ("NCV/EMG of the bilateral upper extremity", ("tx:nerve-conduction-study", "tx:emg")),
+        ("Hygiene wipes", ("tx:medical-supplies",)),
+    ],
+)
+def test_the_head_of_a_request_names_its_own_treatment(text: str, heads: tuple) -> None:
+    """What comes before "plus", "for", "by", "under" ... is what is asked for; "of" a region
+    stays in the head."""
+    assert normalize_request(text).heads == heads
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200))
 def test_normalize_request_never_raises_and_is_deterministic(text):
@@ -194,6 +210,7 @@ def test_normalize_request_never_raises_and_is_deterministic(text):
     assert a == b
     assert isinstance(a, RequestConcepts)
     assert len(set(a.treatments)) == len(a.treatments)
+    assert set(a.heads) <= set(a.treatments) and bool(a.heads) == bool(a.treatments)
     assert (a.category is None) == (not a.treatments)
 
 

@@ -267,6 +267,16 @@ def test_oral_gabapentin_is_not_a_compounded_cream(corpus_engine: PrecedentEngin
             assert r.match.tier < 3
 
 
+def test_a_combined_study_is_the_same_treatment_as_either_part(
+    corpus_engine: PrecedentEngine,
+) -> None:
+    """ "NCV/EMG of the bilateral upper extremity" names both studies in its head: it is the same
+    treatment for an EMG request, and ranks among the same-treatment precedents."""
+    ans = corpus_engine.query("EMG of the left upper extremity", k=10)
+    combined = [r for r in ans.results if r.request.lower().startswith(("ncv/emg", "emg/ncv"))]
+    assert combined and all(r.match is not None and r.match.tier == 3 for r in combined)
+
+
 @pytest.mark.parametrize(
     ("request_text", "other"),
     [
