@@ -100,20 +100,7 @@ class GraphArrays:
             "format": FORMAT,
             "items": self.n,
             "letters": len(self.letter_keys),
-            **{
-                name: getattr(t, name)
-                for name in (
-                    "concepts",
-                    "categories",
-                    "sections",
-                    "regions",
-                    "documents",
-                    "specialties",
-                    "decisions",
-                    "forms",
-                    "clinical",
-                )
-            },
+            **{name: getattr(t, name) for name in Tables.__dataclass_fields__},
         }
         (folder / TABLES).write_text(json.dumps(doc, ensure_ascii=False))
 

@@ -34,16 +34,6 @@ RELATION_TABLE = {
 }
 # the tables whose entries are plain labels (merged by keeping the smallest)
 _LABEL_TABLES = ("categories", "regions", "specialties", "decisions", "forms", "clinical")
-_INDEXED_TABLES = (
-    "concepts",
-    "sections",
-    "regions",
-    "documents",
-    "specialties",
-    "decisions",
-    "forms",
-    "clinical",
-)
 Arrays = dict[str, np.ndarray]
 
 
@@ -74,6 +64,10 @@ class Tables:
             mine, theirs = getattr(self, name), getattr(other, name)
             for k, v in theirs.items():
                 mine[k] = smallest_label(mine.get(k), v)
+
+
+# the tables items or letters index into (every table but the categories)
+_INDEXED_TABLES = tuple(n for n in Tables.__dataclass_fields__ if n != "categories")
 
 
 @dataclass
