@@ -13,15 +13,15 @@ import random
 import re
 from pathlib import Path
 
-# module -> (functions in scope, a regex on the mangled name; sample size)
+# module -> (functions in scope, a regex on the mangled name; sample size), in the order they run
 SCOPE = {
     "imr_graph/letters/citations.py": (r"x_\w+", 40),  # the citation and page readers: all
+    "imr_graph/letters/citations_other.py": (r"x_\w+", 30),  # OTHER sources: all
     "imr_graph/letters/parse.py": (r"x__item|x__partial", 30),  # decisions, partial certification
-    "imr_graph/query/precedent.py": (
-        r"xǁPrecedentEngineǁ(query|_section_rerank|_summary|governing_sections)"
-        r"|x_filter_mask|xǁFiltersǁactive",
-        40,
-    ),  # fusion, re-ranking, summary counts, filters
+    "imr_graph/query/fusion.py": (r"x_\w+", 30),  # rank fusion and section re-ranking: all
+    "imr_graph/query/sections.py": (r"x_\w+", 30),  # section supports, governing sections: all
+    "imr_graph/query/filters.py": (r"x_\w+|xǁFiltersǁ\w+", 30),  # the filters: all
+    "imr_graph/query/precedent.py": (r"xǁPrecedentEngineǁ_summary|x__notice", 25),  # summary
     "imr_graph/store/sqlite.py": (r"xǁStoreǁ(remove|_delete)", 25),  # the store's remove
 }
 
@@ -36,9 +36,12 @@ def mutants(path: Path) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=20)
+    ap.add_argument("--module", action="append", help="only these files (default: all of SCOPE)")
     args = ap.parse_args()
-    rng = random.Random(args.seed)
     for file, (pattern, n) in SCOPE.items():
+        if args.module and file not in args.module:
+            continue
+        rng = random.Random(f"{args.seed}:{file}")  # one module's sample does not move another's
         pool = [
             m
             for m in mutants(Path(file))
