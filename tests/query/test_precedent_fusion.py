@@ -15,7 +15,7 @@ from corpus_paths import SAMPLE_DIR
 
 from imr_graph.index.indexes import Indexes
 from imr_graph.query.filters import Filters
-from imr_graph.query.fusion import RRF_K
+from imr_graph.query.fusion import RRF_K, section_rerank
 from imr_graph.query.precedent import PrecedentEngine, Weights
 from imr_graph.store.ingest import ingest
 from imr_graph.store.sqlite import Store
@@ -202,3 +202,32 @@ def test_the_concept_prior_leaves_excluded_letters_out(engine: PrecedentEngine) 
     sections = {g["section"] for g in ans.summary.to_json()["governing_sections"]}
     assert "Capsaicin, topical" not in sections
     assert ans.summary.to_json()["governing_sections"][0]["section"] == "Topical Analgesics"
+
+
+def test_the_rerank_seeds_are_the_best_and_weigh_rare_sections_more(
+    engine: PrecedentEngine,
+) -> None:
+    """One step of the re-ranking, recomputed from the docstring on every item of the sample:
+    the `seeds` best scores (not the first items) send their mass to the sections they cite,
+    times each section's inverse item frequency, and every item citing a section gets it."""
+    a = engine.arrays
+    # scores that do not follow the item order, so the best are not the first positions
+    fused = {i: float((7 * i) % a.n + 1) for i in range(a.n)}
+    seeds = 3
+    top = sorted(fused, key=lambda i: -fused[i])[:seeds]
+    assert top != list(range(seeds))
+    total = sum(fused[i] for i in top)
+    mass: Counter[int] = Counter()
+    for i in top:
+        secs = [int(s) for s in a.item_sections(i)]
+        for s in secs:
+            mass[s] += fused[i] / total * float(a.idf[s]) / len(secs)
+    sup = {i: sum(mass[int(s)] for s in a.item_sections(i)) for i in range(a.n)}
+    best = max(sup.values())
+    assert best > 0 and len({round(v, 9) for v in sup.values()}) > 2  # something to compare
+    out, support = section_rerank(a, fused, None, 0.5, seeds, a.n)
+    assert set(out) == set(fused)
+    for i in fused:
+        want = 0.5 * fused[i] / max(fused.values()) + 0.5 * sup[i] / best
+        assert out[i] == pytest.approx(want, abs=1e-9), i
+        assert support.get(i, 0.0) == pytest.approx(sup[i] / best, abs=1e-4), i
