@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from imr_graph.letters import citations_other
 from imr_graph.letters.audit import audit_paragraph
 from imr_graph.letters.citations import join_paragraph, parse_guideline_paragraph
 from kg.model import Citation
@@ -493,6 +494,15 @@ def test_an_abbreviation_inside_a_reference_is_not_taken_for_the_source() -> Non
     assert cites(NON_MTUS + "NHLBI") == [("OTHER", "NHLBI", None, [], [])]
     (c,) = parse_guideline_paragraph(NON_MTUS + "Expert Panel Report 3, NHLBI, 2007")
     assert c.document.startswith("Expert Panel Report 3"), c
+
+
+def test_the_source_names_load_when_first_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vocabulary's OTHER source names are read once, on first use (forgotten here, as in
+    a fresh process, since another test may have read them already)."""
+    monkeypatch.setattr(citations_other, "_LABELS", None)
+    assert cites(NON_MTUS + "National Library of Medicine, MedlinePlus Drug Information.") == [
+        ("OTHER", "National Library of Medicine", None, ["MedlinePlus Drug Information"], [])
+    ]
 
 
 # --- generated citation strings ----------------------------------------------------------------
