@@ -488,9 +488,13 @@ def test_reading_of_each_path(text: str, expected: list[tuple]) -> None:
     assert cites(text) == expected
 
 
-def test_an_abbreviation_inside_a_reference_is_not_taken_for_the_source() -> None:
+def test_an_abbreviation_inside_a_reference_is_not_taken_for_the_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """'NHLBI' names a source only on its own (the vocabulary's short labels are not searched
-    for inside a reference): the reference's title is not cut where the abbreviation stands."""
+    for inside a reference): the reference's title is not cut where the abbreviation stands.
+    The labels are read afresh (as in a new process), not taken from an earlier test."""
+    monkeypatch.setattr(citations_other, "_LABELS", None)
     assert cites(NON_MTUS + "NHLBI") == [("OTHER", "NHLBI", None, [], [])]
     (c,) = parse_guideline_paragraph(NON_MTUS + "Expert Panel Report 3, NHLBI, 2007")
     assert c.document.startswith("Expert Panel Report 3"), c
