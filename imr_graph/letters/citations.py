@@ -295,19 +295,6 @@ def _versions_and_year(text: str) -> tuple[str, int | None]:
     return " ".join(text.split()).strip(" ,:;-–"), year
 
 
-def _plain(guideline: str, text: str) -> Citation:
-    """A citation written as '<document> <year>, <topics>'."""
-    year = None
-    ym = re.search(r"\(?\b(19[89]\d|20[0-4]\d)\b\)?", text)
-    doc = text
-    sections: list[str] = []
-    if ym:
-        year = int(ym.group(1))
-        doc = text[: ym.start()]
-        sections = split_topics(text[ym.end() :])
-    return Citation(guideline, doc.strip(" ,:-"), year, tuple(sections), ())
-
-
 def _mtus(text: str) -> list[Citation]:
     if _PAGES.search(text) or not _YEAR.search(text):
         return _mtus_old(text)

@@ -279,6 +279,35 @@ def test_filters_agree_with_graph_walks(arrays: GraphArrays, graph, f: Filters) 
     assert got == want
 
 
+@pytest.mark.parametrize(
+    "f",
+    [
+        Filters(date_from="2017-01-01"),
+        Filters(date_to="2017-01-31"),
+        Filters(date_from="2017-01-10", date_to="2017-02-28"),
+        Filters(decision="overturned", date_from="2016-01-01"),
+        Filters(decision="upheld", date_to="2018-01-01"),
+    ],
+    ids=lambda f: str({k: v for k, v in f.__dict__.items() if v}),
+)
+def test_date_filters_on_dated_letters(letters: list[Letter], f: Filters) -> None:
+    """The sample letters carry no decision date: three of them are given one here, so that a
+    date bound has items to keep, to drop (undated ones too) and other filters to keep."""
+    when = {"000": "2017-01-05", "002": "2017-02-10", "004": "2018-03-01"}
+    dated = [
+        replace(lt, dates=replace(lt.dates, decision_date=when.get(lt.key[:3])))
+        for lt in letters
+        if Path(lt.source).parent == SAMPLE_DIR  # the sample alone, with or without ../shared
+    ]
+    a, g = GraphArrays.build(dated), G.build_graph(dated)
+    mask = filter_mask(a, f)
+    assert mask is not None
+    got = {_node(a, i) for i in np.flatnonzero(mask)}
+    want = {n for n, d in g.nodes(data=True) if d["kind"] == G.ITEM and _passes(g, n, f)}
+    assert 0 < len(want) < a.n
+    assert got == want
+
+
 def test_excluding_letters(arrays: GraphArrays) -> None:
     some = frozenset(str(k) for k in arrays.letter_keys[:3])
     mask = filter_mask(arrays, Filters(exclude_letters=some))

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from imr_graph.letters import citations_other
 from imr_graph.letters.audit import audit_paragraph
 from imr_graph.letters.citations import join_paragraph, parse_guideline_paragraph
 from kg.model import Citation
@@ -414,6 +415,98 @@ def test_same_document_two_ways_is_one_node():
         ra, rb = normalize_guideline(source, a), normalize_guideline(source, b)
         assert ra.document_id == rb.document_id, (a, b)
         assert ":" in ra.document_id and not ra.document_id.endswith("unspecified")
+
+
+# --- what each reader gives back for wordings mutation testing found untested --------------------
+# (docs/mutation.md): each row is a wording a reader handles on its own path, with the citation a
+# user sees; a reader that drops, keeps or cuts a word there changes the row.
+
+NON_MTUS = "Decision based on Non-MTUS Citation "
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # an MTUS topic with its pages but no document named: the topic and pages are kept
+        (
+            "Decision based on MTUS Opioids, criteria for use Page(s): 74-75.",
+            [("MTUS", "", None, ["Opioids, criteria for use"], [74, 75])],
+        ),
+        # a ';' part starting with an X: the X is part of the topic
+        (NON_MTUS + "ODG Knee, MRI; X-rays.", [("ODG", "Knee", None, ["MRI", "X-rays"], [])]),
+        # a chapter that names its parenthesis once, then '(Acute & Chronic)' after 'Chapter'
+        (
+            NON_MTUS + "ODG Low Back (Thoracic & Lumbar) Chapter (Acute & Chronic), Discography.",
+            [("ODG", "Low Back (Thoracic & Lumbar)", None, ["Discography"], [])],
+        ),
+        (
+            NON_MTUS + "ODG Knee and Leg (Acute & Chronic) Chapter (Acute & Chronic), Arthroscopy.",
+            [("ODG", "Knee and Leg (Acute & Chronic)", None, ["Arthroscopy"], [])],
+        ),
+        # 'topic' names the structure, whatever its case
+        (
+            NON_MTUS + "ODG Low Back Chapter, Discography topic.",
+            [("ODG", "Low Back", None, ["Discography"], [])],
+        ),
+        # OTHER: an edition after an unknown source is dropped with its comma
+        (
+            NON_MTUS
+            + "Goodman and Gilman, The Pharmacological Basis of Therapeutics, 12th edition.",
+            [
+                (
+                    "OTHER",
+                    "Goodman and Gilman, The Pharmacological Basis of Therapeutics",
+                    None,
+                    [],
+                    [],
+                )
+            ],
+        ),
+        # OTHER: a known source followed by its web address is the source alone
+        (
+            NON_MTUS
+            + "National Library of Medicine, https://medlineplus.gov/druginfo/meds/a601006.html",
+            [("OTHER", "National Library of Medicine", None, [], [])],
+        ),
+        # OTHER: an unknown book with its chapters, each chapter a section, written as is
+        (
+            NON_MTUS + "Rockwood Fractures in Adults, Chapter 12: Wrist Fractures, Chapter 14: "
+            "Appendix X.",
+            [
+                (
+                    "OTHER",
+                    "Rockwood Fractures in Adults",
+                    None,
+                    ["Chapter 12: Wrist Fractures", "Chapter 14: Appendix X"],
+                    [],
+                )
+            ],
+        ),
+    ],
+)
+def test_reading_of_each_path(text: str, expected: list[tuple]) -> None:
+    assert cites(text) == expected
+
+
+def test_an_abbreviation_inside_a_reference_is_not_taken_for_the_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """'NHLBI' names a source only on its own (the vocabulary's short labels are not searched
+    for inside a reference): the reference's title is not cut where the abbreviation stands.
+    The labels are read afresh (as in a new process), not taken from an earlier test."""
+    monkeypatch.setattr(citations_other, "_LABELS", None)
+    assert cites(NON_MTUS + "NHLBI") == [("OTHER", "NHLBI", None, [], [])]
+    (c,) = parse_guideline_paragraph(NON_MTUS + "Expert Panel Report 3, NHLBI, 2007")
+    assert c.document.startswith("Expert Panel Report 3"), c
+
+
+def test_the_source_names_load_when_first_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vocabulary's OTHER source names are read once, on first use (forgotten here, as in
+    a fresh process, since another test may have read them already)."""
+    monkeypatch.setattr(citations_other, "_LABELS", None)
+    assert cites(NON_MTUS + "National Library of Medicine, MedlinePlus Drug Information.") == [
+        ("OTHER", "National Library of Medicine", None, ["MedlinePlus Drug Information"], [])
+    ]
 
 
 # --- generated citation strings ----------------------------------------------------------------

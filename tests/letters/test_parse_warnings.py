@@ -27,6 +27,7 @@ def test_the_sample_letters_parse_without_warnings() -> None:
     [
         ("Claims Administrator guideline:", "MAXIMUS guideline:", "no Claims Administrator"),
         ("MAXIMUS guideline:", "Decision rationale:", "no MAXIMUS guideline paragraph"),
+        ("Decision rationale:", "A-stim unit", "item 0: no decision rationale"),
     ],
 )
 def test_a_missing_paragraph_is_one_warning_for_its_item(
@@ -60,6 +61,12 @@ def test_a_missing_paragraph_is_one_warning_for_its_item(
             ("12 sessions of physical therapy", "12 sessions of physical therapy", "6 sessions"),
         ),
         ("Prescription of Norco", ("Prescription of Norco", None, None)),
+        (  # a request that begins with an X keeps it
+            "X-rays of both knees was the original request. X-rays of the left knee was "
+            "authorized by the Claims Administrator. The remaining IMR eligible portion of the "
+            "original request, X-rays of the right knee is",
+            ("X-rays of the right knee", "X-rays of both knees", "X-rays of the left knee"),
+        ),
     ],
 )
 def test_partial_certification(heading: str, want: tuple) -> None:
@@ -82,3 +89,31 @@ def test_decisions_and_maximus_citations_of_the_sample() -> None:
     esi = letters["004"].items[0].maximus_citations[0]
     assert (esi.sections, esi.pages) == (("Epidural steroid injections",), (46,))
     assert all(i.maximus_citations for v in letters.values() for i in v.items)
+
+
+def test_a_partly_certified_item_reads_all_three_requests(tmp_path: Path) -> None:
+    """Through the whole reader: the item is the remaining portion, and the original request
+    and the authorized part are kept beside it."""
+    text = SEED.read_text(encoding="utf-8").replace(
+        "A-stim unit plus supplies for home use: Upheld",
+        "A-stim unit plus supplies for 3 months was the original request. A-stim unit plus\n"
+        "supplies for 1 month was authorized by the Claims Administrator. The remaining IMR\n"
+        "eligible portion of the original request, A-stim unit plus supplies for 2 months is:\n"
+        "Upheld",
+    )
+    path = tmp_path / "partial.txt"
+    path.write_text(text, encoding="utf-8")
+    item = parse_file(path).items[1]
+    assert (item.request, item.original_request, item.authorized_portion, item.decision) == (
+        "A-stim unit plus supplies for 2 months",
+        "A-stim unit plus supplies for 3 months",
+        "A-stim unit plus supplies for 1 month",
+        "upheld",
+    )
+
+
+def test_a_colon_doubled_before_the_decision_is_not_part_of_the_request(tmp_path: Path) -> None:
+    text = SEED.read_text(encoding="utf-8")
+    path = tmp_path / "colon.txt"
+    path.write_text(text.replace("home use: Upheld", "home use:: Upheld"), encoding="utf-8")
+    assert parse_file(path).items[1].request == "A-stim unit plus supplies for home use"

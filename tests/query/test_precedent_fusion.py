@@ -9,13 +9,14 @@ gives other numbers than the formula, even where the top answer happens to stay 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from corpus_paths import SAMPLE_DIR
 
 from imr_graph.index.indexes import Indexes
 from imr_graph.query.filters import Filters
-from imr_graph.query.fusion import RRF_K
+from imr_graph.query.fusion import RRF_K, section_rerank
 from imr_graph.query.precedent import PrecedentEngine, Weights
 from imr_graph.store.ingest import ingest
 from imr_graph.store.sqlite import Store
@@ -202,3 +203,114 @@ def test_the_concept_prior_leaves_excluded_letters_out(engine: PrecedentEngine) 
     sections = {g["section"] for g in ans.summary.to_json()["governing_sections"]}
     assert "Capsaicin, topical" not in sections
     assert ans.summary.to_json()["governing_sections"][0]["section"] == "Topical Analgesics"
+
+
+def test_the_rerank_seeds_are_the_best_and_weigh_rare_sections_more(
+    engine: PrecedentEngine,
+) -> None:
+    """One step of the re-ranking, recomputed from the docstring on every item of the sample:
+    the `seeds` best scores (not the first items) send their mass to the sections they cite,
+    times each section's inverse item frequency, and every item citing a section gets it."""
+    a = engine.arrays
+    # scores that do not follow the item order, so the best are not the first positions
+    fused = {i: float((7 * i) % a.n + 1) for i in range(a.n)}
+    seeds = 3
+    top = sorted(fused, key=lambda i: -fused[i])[:seeds]
+    assert top != list(range(seeds))
+    total = sum(fused[i] for i in top)
+    mass: Counter[int] = Counter()
+    for i in top:
+        secs = [int(s) for s in a.item_sections(i)]
+        for s in secs:
+            mass[s] += fused[i] / total * float(a.idf[s]) / len(secs)
+    sup = {i: sum(mass[int(s)] for s in a.item_sections(i)) for i in range(a.n)}
+    best = max(sup.values())
+    assert best > 0 and len({round(v, 9) for v in sup.values()}) > 2  # something to compare
+    out, support = section_rerank(a, fused, None, 0.5, seeds, a.n)
+    assert set(out) == set(fused)
+    for i in fused:
+        want = 0.5 * fused[i] / max(fused.values()) + 0.5 * sup[i] / best
+        assert out[i] == pytest.approx(want, abs=1e-9), i
+        assert support.get(i, 0.0) == pytest.approx(sup[i] / best, abs=1e-4), i
+
+
+def test_the_rerank_scores_every_candidate_and_brings_in_what_the_seeds_reach(
+    engine: PrecedentEngine,
+) -> None:
+    """A candidate the section walk does not reach keeps its (halved) score; an item the
+    retrievers missed but that cites the seeds' sections comes in on its support alone."""
+    a = engine.arrays
+    fused = {i: float(i + 1) for i in range(0, a.n, 2)}  # the retrievers found every other item
+    out, support = section_rerank(a, fused, None, 0.5, 3, 1)  # the walk keeps 1 item
+    assert set(fused) <= set(out)
+    out, support = section_rerank(a, fused, None, 0.5, 3, a.n)
+    came_in = set(out) - set(fused)
+    assert came_in, "the sample gives nothing to bring in"
+    for i in came_in:
+        assert support[i] > 0 and out[i] == pytest.approx(0.5 * support[i], abs=1e-4), i
+
+
+def test_the_concept_prior_is_the_share_of_past_items_citing_each_section(
+    engine: PrecedentEngine,
+) -> None:
+    """Capsaicin's two past items cite Topical Analgesics (000) and Capsaicin, topical (002):
+    each section gets half of the prior's weight of 1."""
+    q = "Capsaicin cream"
+    gov = engine.query(q, k=10).summary.governing_sections
+    plain = PrecedentEngine(engine.store, weights=Weights(concept_prior=0.0))
+    without = {g.section: g.weight for g in plain.query(q, k=10).summary.governing_sections}
+    added = {g.section: round(g.weight - without.get(g.section, 0.0), 4) for g in gov}
+    assert {s: w for s, w in added.items() if w} == {
+        "Topical Analgesics": 0.5,
+        "Capsaicin, topical": 0.5,
+    }
+
+
+def test_the_summary_names_the_concepts_and_sections(engine: PrecedentEngine) -> None:
+    sm = engine.query("Norco 10/325 #90", k=10).summary.to_json()
+    assert sm["treatment_concepts"] == [
+        {"id": "drug:hydrocodone-acetaminophen", "label": "Hydrocodone/acetaminophen"}
+    ]
+    top = sm["governing_sections"][0]
+    assert (top["section"], top["id"]) == ("Opioids", "gdoc:mtus-chronic-pain/opioid")
+    # a concept the store has never seen is named by its id, with every count 0
+    sm = engine.query("Gabapentin 600 mg", k=10).summary.to_json()
+    assert sm["treatment_concepts"] == [{"id": "drug:gabapentin", "label": "drug:gabapentin"}]
+    assert sm["same_treatment"] == {
+        "concept": "drug:gabapentin",
+        "n": 0,
+        "upheld": 0,
+        "overturned": 0,
+        "narrower": 0,
+        "warning": "no past items for this treatment",
+    }
+
+
+def test_a_broader_concept_counts_the_items_of_the_narrower_ones(engine: PrecedentEngine) -> None:
+    st = engine.query("opioids", k=10).summary.to_json()["same_treatment"]
+    assert st == {
+        "concept": "tx:opioid",
+        "n": 1,
+        "upheld": 1,
+        "overturned": 0,
+        "narrower": 1,
+        "warning": "only 1 past items for this treatment",
+    }
+
+
+def test_the_small_sample_warning_stops_at_ten_items(tmp_path: Path) -> None:
+    """Ten letters with the same request (copies of one sample letter): ten past items carry
+    no warning; with one letter excluded, nine do."""
+    src = SAMPLE_DIR / "001_a6ef380ab53ef7f4.txt"
+    (tmp_path / "letters").mkdir()
+    for n in range(10):
+        (tmp_path / "letters" / f"{n:03d}_copy.txt").write_bytes(src.read_bytes())
+    s = Store.open(tmp_path / "store")
+    ingest(s, [tmp_path / "letters"], Indexes.open(s))
+    engine = PrecedentEngine(s)
+    q = "Pain pump for the lumbar spine"
+    st = engine.query(q).summary.to_json()["same_treatment"]
+    assert (st["n"], st["upheld"], "warning" in st) == (10, 10, False), st
+    one = frozenset({"000_copy"})
+    st = engine.query(q, filters=Filters(exclude_letters=one)).summary.to_json()["same_treatment"]
+    assert (st["n"], st.get("warning")) == (9, "only 9 past items for this treatment"), st
