@@ -105,7 +105,7 @@ def _known_other_source(text: str) -> tuple[int, int] | None:
     for label in _other_labels():
         pat = r"(?<![\w.])" + re.escape(label).replace(r"\ ", r"\s+") + r"(?![\w])"
         m = re.search(pat, masked, re.I)
-        if m and (best is None or (m.start(), best[0] - m.end()) < (best[0], -best[1])):
+        if m and (best is None or (m.start(), -m.end()) < (best[0], -best[1])):
             best = (m.start(), m.end())
     return best
 
