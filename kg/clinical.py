@@ -134,6 +134,3 @@ def item_clinical_facts(
 def fact_id(fact: str) -> str:
     """The graph id of a clinical fact ("clinical:post-operative")."""
     return "clinical:" + re.sub(r"[^a-z0-9]+", "-", fact.lower()).strip("-")
-
-
-FACT_OF_ID = {fact_id(f): f for f in FACTS}

@@ -21,8 +21,8 @@ from imr_graph.index.build_arrays import ITEM_RELATIONS, Tables
 from kg.model import Letter
 
 # 2: + concept_secs_*; 3: + form_* (drug routes), fact_* (clinical facts), head_* (the
-# concepts of a request's head). Older sets are
-# refused (`imr-graph reindex` rebuilds them; a writable store repairs on open)
+# concepts of a request's head). Older sets are refused (`imr-graph reindex` rebuilds them; a
+# writable store repairs them on open)
 FORMAT = 3
 TABLES = "tables.json"
 _EMPTY = np.empty(0, np.int64)
@@ -251,9 +251,15 @@ class GraphArrays:
         return mask
 
     # ---- filters -------------------------------------------------------------------------
-    def rows_matching(self, rel: str, targets: np.ndarray) -> np.ndarray:
-        """Items with at least one `rel` target among `targets` (a bool mask over the table)."""
-        return _any_in_row(self.a[f"{rel}_ptr"], self.a[f"{rel}_idx"], targets)
+    def rows_matching(
+        self, rel: str, targets: np.ndarray, items: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Items with at least one `rel` target among `targets` (a bool mask over the table):
+        over every item, or over `items` only (their rows gathered, in that order)."""
+        ptr, idx = self.a[f"{rel}_ptr"], self.a[f"{rel}_idx"]
+        if items is not None:
+            ptr, idx = take_rows(ptr, idx, items)
+        return _any_in_row(ptr, idx, targets)
 
     def letters_matching_specialty(self, targets: np.ndarray) -> np.ndarray:
         """Items whose letter's reviewer has a specialty among `targets` (mask over the table)."""

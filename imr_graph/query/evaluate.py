@@ -21,9 +21,8 @@ import numpy as np
 
 from imr_graph.query.filters import Filters
 from imr_graph.query.precedent import PrecedentEngine
-from imr_graph.query.treatment import SAME, asked, match
+from imr_graph.query.treatment import SAME, match, read_request
 from kg import graph as G
-from kg.normalize import normalize_request
 
 MODES: dict[str, tuple[str, ...]] = {
     "lexical": ("lexical",),
@@ -175,8 +174,7 @@ def _same_treatment(
     """Items (any letter) that are the same treatment as `item`, by the query's own judgement."""
     a = engine.arrays
     d = g.nodes[item]
-    rc = normalize_request(d["request"])
-    q = asked(a, d["request"], tuple(rc.treatments), tuple(rc.body_regions))
+    q = read_request(a, d["request"])
     if not q.concepts:
         return set()
     out = set()

@@ -16,7 +16,7 @@ from imr_graph.index.arrays import GraphArrays
 from imr_graph.index.indexes import Indexes
 from imr_graph.query.filter_values import check_filters
 from imr_graph.query.filters import Filters, filter_mask
-from imr_graph.query.treatment import Asked, asked, same_treatment_items
+from imr_graph.query.treatment import Asked, asked, read_request, same_treatment_items
 from imr_graph.store.sqlite import Store
 
 
@@ -52,10 +52,7 @@ def _asked(a: GraphArrays, text_or_id: str) -> Asked:
     if ":" in text_or_id and " " not in text_or_id.strip():
         cid = text_or_id.strip()
         return asked(a, cid, (cid,), ())
-    from kg.normalize import normalize_request
-
-    rc = normalize_request(text_or_id)
-    return asked(a, text_or_id, tuple(rc.treatments), tuple(rc.body_regions))
+    return read_request(a, text_or_id)
 
 
 def list_items(store: Store, treatment: str | None, filters: Filters) -> list[ListedItem]:

@@ -38,9 +38,9 @@ from imr_graph.query.treatment import (
     TIER_STRENGTH,
     Asked,
     TreatmentMatch,
-    asked,
     has_words,
     match,
+    read_request,
     same_treatment_items,
 )
 from imr_graph.store.sqlite import Store
@@ -106,17 +106,17 @@ class PrecedentEngine:
     ) -> Answer:
         """The k best precedents for a request: same treatment first (`by_treatment`), then
         by fused and section re-ranked score; ValueError for a request without a word."""
-        from kg.normalize import normalize_request, strip_dosing
+        from kg.normalize import strip_dosing
 
         if not has_words(request):
             raise ValueError(
                 f"request {request.strip()[:40]!r} has no words: give the treatment asked for, "
                 "e.g. 'Norco 10/325 #90'"
             )
-        rc = normalize_request(request)
-        concepts, regions = tuple(rc.treatments), tuple(rc.body_regions)
         w = self.weights
         a = self.arrays
+        q = read_request(a, request, summary)
+        concepts, regions = q.requested, q.regions
         pool = w.pool * (4 if filters.active() else 1)
         mask = filter_mask(a, filters)
         lists: dict[str, list[tuple[int, float]]] = {}
@@ -138,7 +138,6 @@ class PrecedentEngine:
         weight = {"graph": w.graph, "dense": w.dense, "lexical": w.lexical}
         fused, ranks = rrf(lists, weight, mask)
         matches: dict[int, TreatmentMatch] = {}
-        q = asked(a, request, concepts, regions, summary)
         if by_treatment and "graph" in retrievers:
             matches = self._matches(q, [i for i in fused if i in paths and paths[i].concept])
 
@@ -183,10 +182,7 @@ class PrecedentEngine:
                 self._item_text.clear()
             for iid, (_, _, request, _, _) in rows.items():
                 self._item_text[iid] = request
-        return {
-            i: match(a, q, i, self._item_text.get(iid, ""), a.item_facts(i))
-            for i, iid in ids.items()
-        }
+        return {i: match(a, q, i, self._item_text.get(iid, "")) for i, iid in ids.items()}
 
     def _precedents(
         self,

@@ -18,6 +18,7 @@ import numpy as np
 
 from kg.clinical import OPPOSITE, POST_OP, clinical_facts, summary_facts
 from kg.forms import COMPOUNDED_CONCEPT, Form, form_of, levels_overlap
+from kg.normalize import normalize_request
 from kg.vocab import load_vocabulary
 
 if TYPE_CHECKING:
@@ -119,6 +120,13 @@ def asked(
     return Asked(concepts, regions, form, anc, facts, requested)
 
 
+def read_request(a: GraphArrays, request: str, summary: str | None = None) -> Asked:
+    """A request text normalized (kg.normalize) and read as `asked` reads it: what a precedent
+    query, `imr-graph items --treatment` and the evaluation's judgement all start from."""
+    rc = normalize_request(request)
+    return asked(a, request, tuple(rc.treatments), tuple(rc.body_regions), summary)
+
+
 def same_treatment_items(a: GraphArrays, q: Asked, gone: np.ndarray | None = None) -> np.ndarray:
     """Every stored item (less `gone`) of the request's treatment by the same-treatment rules
     the arrays can apply: its primary concept or a narrower one (a procedure, device or
@@ -139,7 +147,7 @@ def same_treatment_items(a: GraphArrays, q: Asked, gone: np.ndarray | None = Non
         named = {k for c in q.concepts for k in (c, *a.narrower(c))}
         heads = np.array([c in named for c in a.concepts], bool)
         drugs = np.array([c.startswith("drug:") for c in a.concepts], bool)
-        items = items[(a.rows_matching("head", heads) | a.rows_matching("req", drugs))[items]]
+        items = items[a.rows_matching("head", heads, items) | a.rows_matching("req", drugs, items)]
     elif q.form.route:
         routes = a.routes(items)
         asked_route = a.forms.index(q.form.route) if q.form.route in a.forms else -2
@@ -148,19 +156,13 @@ def same_treatment_items(a: GraphArrays, q: Asked, gone: np.ndarray | None = Non
         meet = np.array([_regions_meet(q.regions, {r}) for r in a.regions], bool)
         ptr = np.asarray(a.a["reg_ptr"])
         none = ptr[items + 1] == ptr[items]
-        items = items[none | a.rows_matching("reg", meet)[items]]
+        items = items[none | a.rows_matching("reg", meet, items)]
     return items
 
 
-def match(
-    a: GraphArrays,
-    q: Asked,
-    item: int,
-    request_text: str,
-    facts: frozenset[str] = frozenset(),
-) -> TreatmentMatch:
-    """The tier of one item for the request (its concepts from the arrays, form from its text),
-    with the finer agreements: region, level, form and the clinical `facts` of the item."""
+def match(a: GraphArrays, q: Asked, item: int, request_text: str) -> TreatmentMatch:
+    """The tier of one item for the request (its concepts and clinical facts from the arrays,
+    form from its text), with the finer agreements: region, level, form, clinical facts."""
     item_concepts = tuple(a.item_concepts(item))
     best: tuple[int, str | None, str | None] = (NONE, None, None)
     for ic in item_concepts:
@@ -201,6 +203,7 @@ def match(
         tier = OTHER_FORM
     finer = [d for d in differs if d.startswith("other level")]
     detail = len(agrees) - len(finer)
+    facts = a.item_facts(item)
     for fact in sorted(q.facts):
         # post-operative care has its own guideline (MTUS Postsurgical): a post-operative
         # precedent counts twice for a post-operative request and against a chronic one;
