@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from kg import ids
 from kg.clinical import fact_id, item_clinical_facts
-from kg.forms import route_of
+from kg.forms import names_a_drug, route_of
 from kg.model import Citation, Item, Letter
 from kg.normalize import drug_classes, normalize_guideline, normalize_request, normalize_section
 from kg.specialties import specialty_facts
@@ -161,7 +161,6 @@ def item_facts(letter_key: str, item: Item) -> ItemFacts:
         for c in cs
     )
     chain = tuple(c.id for c in concept_chain(rc.treatments))
-    drug = any(c.startswith("drug:") for c in rc.treatments)
     applied = tuple(dict.fromkeys(c.document_id for c in cites if c.by == MAXIMUS))
     facts = item_clinical_facts(item.request, item.rationale, applied)
     return ItemFacts(
@@ -174,7 +173,7 @@ def item_facts(letter_key: str, item: Item) -> ItemFacts:
         tuple((r, concept_label(r)) for r in rc.body_regions),
         cites,
         tuple(rc.heads),
-        route_of(item.request, chain, drug),
+        route_of(item.request, chain, names_a_drug(rc.treatments)),
         tuple((fact_id(x), x) for x in sorted(facts)),
     )
 

@@ -74,6 +74,11 @@ class Form:
         return " ".join(parts)
 
 
+def names_a_drug(concepts: tuple[str, ...]) -> bool:
+    """Whether a request's concepts name a drug (its route then matters)."""
+    return any(c.startswith("drug:") for c in concepts)
+
+
 def route_of(text: str, concepts: tuple[str, ...], is_drug: bool) -> str | None:
     """A drug request's route from its heading (None for procedures and when nothing says).
 

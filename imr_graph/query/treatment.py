@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kg.clinical import OPPOSITE, POST_OP, clinical_facts, summary_facts
-from kg.forms import COMPOUNDED_CONCEPT, Form, form_of, levels_overlap
+from kg.forms import COMPOUNDED_CONCEPT, Form, form_of, levels_overlap, names_a_drug
 from kg.normalize import normalize_request
 from kg.vocab import load_vocabulary
 
@@ -93,11 +93,6 @@ def ancestors(a: GraphArrays, concept: str) -> frozenset[str]:
     return frozenset(seen)
 
 
-def is_drug(concepts: tuple[str, ...]) -> bool:
-    """Whether a request names a drug (its route then matters)."""
-    return any(c.startswith("drug:") for c in concepts)
-
-
 def asked(
     a: GraphArrays,
     request: str,
@@ -113,8 +108,8 @@ def asked(
     requested = tuple(concepts)
     anc = {c: ancestors(a, c) for c in concepts}
     expanded = tuple(concepts) + tuple(x for c in concepts for x in sorted(anc[c]))
-    form = form_of(request, expanded, is_drug(concepts))
-    if is_drug(concepts):
+    form = form_of(request, expanded, names_a_drug(concepts))
+    if names_a_drug(concepts):
         concepts = tuple(c for c in concepts if c.startswith("drug:") or c == COMPOUNDED_CONCEPT)
     facts = clinical_facts(request) | (summary_facts(summary) if summary else frozenset())
     return Asked(concepts, regions, form, anc, facts, requested)
@@ -141,7 +136,7 @@ def same_treatment_items(a: GraphArrays, q: Asked, gone: np.ndarray | None = Non
     items = np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
     if not len(items):
         return items
-    if not is_drug(q.concepts):
+    if not names_a_drug(q.concepts):
         # as in `match`: the item's head names a concept the request names (or a narrower
         # one); a drug item is matched on every concept (its class says its form)
         named = {k for c in q.concepts for k in (c, *a.narrower(c))}
@@ -180,7 +175,7 @@ def match(a: GraphArrays, q: Asked, item: int, request_text: str) -> TreatmentMa
         # "an A-stim unit plus supplies" (drugs are matched on every ingredient, see `asked`)
         tier = RELATED
     expanded = item_concepts + tuple(x for c in item_concepts for x in sorted(ancestors(a, c)))
-    form = form_of(request_text, expanded, is_drug(item_concepts))
+    form = form_of(request_text, expanded, names_a_drug(item_concepts))
     agrees: list[str] = []
     differs: list[str] = []
     if q.form.route and form.route:
@@ -226,7 +221,9 @@ def _heads_asked(a: GraphArrays, q: Asked, item: int, item_concepts: tuple[str, 
     """Whether the item's own treatment, the concepts of its request's head, is one the request
     names (or a narrower one): always true where either names a drug (every ingredient counts,
     and a class beside a drug, as "topical analgesic" beside ketamine cream, says its form)."""
-    if is_drug(q.concepts) or is_drug(item_concepts) or not q.concepts or not item_concepts:
+    if not q.concepts or not item_concepts:
+        return True
+    if names_a_drug(q.concepts) or names_a_drug(item_concepts):
         return True
     return any(
         _relation(a, qc, q.ancestors.get(qc, frozenset()), ic, ancestors(a, ic))[1] == SAME
