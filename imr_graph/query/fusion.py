@@ -2,13 +2,14 @@
 
 RRF (k=60): each retriever ranks candidates and an item scores sum(w / (60 + rank)), tied scores
 sharing a rank. The re-ranking is one step of personalized PageRank over the item-section graph,
-seeded by the best fused items.
+seeded by the best fused items; below the same-treatment precedents the section support weighs
+more (`related_share`), since what a related treatment adds is the guideline it was decided under.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -58,13 +59,17 @@ def section_rerank(
     seeds: int,
     pool: int,
     seed_order: Callable[[tuple[int, float]], Any] = by_score,
+    same: Collection[int] = (),
+    related_share: float | None = None,
 ) -> tuple[dict[int, float], dict[int, float]]:
     """One step of personalized PageRank on the item-section graph, seeded by the hits.
 
     The seed mass of the best `seeds` items flows to the sections they cite (MAXIMUS), scaled
     by each section's inverse item frequency, and back to every item citing those sections.
-    Final score: (1 - share) * seed + share * section support, both in [0, 1]. Returns the
-    scores and each supported item's support. `seed_order` picks the seeds (default: score).
+    Final score: (1 - share) * seed + share * section support, both in [0, 1]; when `same`
+    (the same-treatment items, ranked first by the caller) is not empty, every other item
+    mixes with `related_share` instead. Returns the scores and each supported item's
+    support. `seed_order` picks the seeds (default: score).
     """
     top = sorted(fused.items(), key=seed_order)[:seeds]
     total = sum(v for _, v in top) or 1.0
@@ -79,11 +84,14 @@ def section_rerank(
     top_support = float(sup_all.max()) if reach else 1.0
     out: dict[int, float] = {}
     sup_of: dict[int, float] = {}
+    first = set(same)
+    rest = share if related_share is None or not first else related_share
     for item in set(fused) | reach:
         if item not in fused and mask is not None and not mask[item]:
             continue
         sup = float(sup_all[item]) / top_support
-        out[item] = (1 - share) * fused.get(item, 0.0) / top_seed + share * sup
+        mix = share if item in first else rest
+        out[item] = (1 - mix) * fused.get(item, 0.0) / top_seed + mix * sup
         if sup:
             sup_of[item] = round(sup, 4)
     return out, sup_of

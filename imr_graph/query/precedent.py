@@ -63,6 +63,9 @@ class Weights:
     section_boost: float = 2.0  # graph score added by a section at full share
     governing_depth: int = 10  # precedents whose sections vote for the governing section
     rerank: float = 0.5  # share of the section re-ranking in the final score (0 = off)
+    # ... in the order of the items below the same treatment: what a related treatment adds
+    # is the guideline the same-treatment precedents were decided under
+    rerank_related: float = 0.8
     rerank_seeds: int = 10
     concept_prior: float = 1.0  # weight of the concept's past citations in the governing vote
 
@@ -148,8 +151,11 @@ class PrecedentEngine:
         support: dict[int, float] = {}
         if rerank and w.rerank > 0 and fused:
             # the seeds are the best in that order: the sections the same-treatment
-            # precedents cite lift the rest
-            fused, support = section_rerank(a, fused, mask, w.rerank, w.rerank_seeds, w.pool, order)
+            # precedents cite lift the rest, and order the related treatments below them
+            group = [i for i in fused if _tier(matches, i)]
+            fused, support = section_rerank(
+                a, fused, mask, w.rerank, w.rerank_seeds, w.pool, order, group, w.rerank_related
+            )
         ranked = sorted(fused.items(), key=order)
         whys = {i: _why(ranks.get(i, {}), paths.get(i), support.get(i)) for i, _ in ranked[:k]}
         results = self._precedents(ranked[:k], whys, matches, ranks)

@@ -18,6 +18,7 @@ from imr_graph.index.indexes import Indexes
 from imr_graph.query.filters import Filters
 from imr_graph.query.fusion import RRF_K, section_rerank
 from imr_graph.query.precedent import PrecedentEngine, Weights
+from imr_graph.query.treatment import SAME
 from imr_graph.store.ingest import ingest
 from imr_graph.store.sqlite import Store
 
@@ -100,17 +101,22 @@ def test_other_retrievers_break_graph_ties(engine: PrecedentEngine, q: str) -> N
 
 
 @pytest.mark.parametrize("q", QUERIES)
-def test_rerank_mixes_seed_and_section_support_half_and_half(
+def test_rerank_mixes_seed_and_section_support_by_the_documented_shares(
     engine: PrecedentEngine, q: str
 ) -> None:
+    """Half and half for the same treatment (or for all when none is); `rerank_related` of
+    support for the items below it."""
     ans = engine.query(q, k=16)
     fused = {(r.letter, r.item): _fused(r.why.to_json()) for r in ans.results}
     top = max(fused.values())
-    share = Weights().rerank
+    w = Weights()
+    any_same = any(r.match is not None and r.match.tier == SAME for r in ans.results)
     supported = 0
     for r in ans.results:
         sup = r.why.to_json().get("section_rerank", {}).get("support", 0.0)
         supported += sup > 0
+        same = r.match is not None and r.match.tier == SAME
+        share = w.rerank if same or not any_same else w.rerank_related
         want = (1 - share) * fused[(r.letter, r.item)] / top + share * sup
         assert r.score == pytest.approx(want, abs=1e-4), (r.letter, r.item, r.why.to_json())
     assert supported and max(r.why.to_json().get("section_rerank", {}).get("support", 0) for r in

@@ -290,7 +290,7 @@ def test_a_treatment_named_beside_another_is_not_the_same_treatment(
     """A procedure, device or service is what its request's head names: an item that names
     the asked treatment only beside its own (supplies with a stimulator, an ESI as the reason for an
     office visit) is a related treatment, below every same-treatment precedent."""
-    ans = corpus_engine.query(request_text, k=12)
+    ans = corpus_engine.query(request_text, k=20)
     at = _first_same_rank(ans, other)
     found = ans.results[at]
     assert found.match is not None and found.match.tier == 1, found.match
