@@ -204,6 +204,8 @@ def letter_triples(m: Minter, f: LetterFacts, activity: str) -> Iterator[Triple]
             yield it, ONT + "requests", m.node(cid)
             if rank == 0:
                 yield it, ONT + "primaryTreatment", m.node(cid)
+            if cid in itf.heads:
+                yield it, ONT + "requestHead", m.node(cid)
         for rid, _label in itf.regions:
             yield it, ONT + "concernsRegion", m.node(rid)
         if itf.route:

@@ -212,7 +212,7 @@ def test_sparql_counts_and_validate(store: Path) -> None:
     assert got == [{"letters": 5, "items": 16, "upheld": 14, "overturned": 2, "citations": 32}]
     out = run("validate", "--store", str(store))
     # specialties under ABMS names; + 18 clinical facts stated, 7 drug routes, 4 fact nodes x 2
-    assert re.search(r"conforms \(1025 triples", out)
+    assert re.search(r"conforms \(1042 triples", out)
 
 
 def test_reindex_gives_the_same_answers(copy: Path) -> None:

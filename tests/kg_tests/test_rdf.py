@@ -18,6 +18,7 @@ from imr_graph.letters.parse import parse_file
 from imr_graph.rdf import store_triples
 from imr_graph.store.sqlite import Store
 from kg import rdf
+from kg.rdf.terms import Minter
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((REPO / "imr_graph" / "sample").glob("*.txt"))
@@ -257,10 +258,11 @@ def test_sparql_counts_match_the_store(any_store: Store) -> None:
     assert got["citations"] == _citations(any_store)
 
 
-def test_clinical_facts_and_routes_count_the_same_in_sparql_and_the_graph(
+def test_clinical_facts_routes_and_heads_count_the_same_in_sparql_and_the_graph(
     any_store: Store,
 ) -> None:
-    """Items per clinical fact and per drug route: the RDF answers what the graph holds."""
+    """Items per clinical fact, per drug route and per request-head treatment: the RDF answers
+    what the graph holds."""
     from kg import graph as G
 
     g = any_store.graph
@@ -283,6 +285,19 @@ def test_clinical_facts_and_routes_count_the_same_in_sparql_and_the_graph(
         st, prefix + "SELECT ?r (COUNT(?i) AS ?n) WHERE { ?i imr:route ?r } GROUP BY ?r"
     )
     assert {str(r[0]): int(r[1]) for r in rows} == dict(want_routes)
+    want_heads = Counter(
+        t
+        for n in items
+        for _, t, d in g.out_edges(n, data=True)
+        if d.get("rel") == G.REQUESTS and d.get("head")
+    )
+    assert want_heads
+    _, rows = rdf.run_query(
+        st,
+        prefix + "SELECT ?t (COUNT(?i) AS ?n) WHERE { ?i imr:requestHead ?t } GROUP BY ?t",
+    )
+    iri = Minter().node
+    assert {str(r[0]): int(r[1]) for r in rows} == {iri(t): n for t, n in want_heads.items()}
 
 
 def test_shipped_queries_run(real_store: Store) -> None:
