@@ -61,7 +61,10 @@ def narrower_closure(g: nx.MultiDiGraph, concept: str) -> set[str]:
 
 
 def items_for_treatment(store: Store, treatment: str, narrower: bool = True) -> list[str]:
-    """Item nodes that requested the treatment (a concept id or a request text)."""
+    """Item nodes whose request names the treatment (a concept id or a request text) or, with
+    `narrower`, a narrower one, anywhere in it: a graph walk for exploring. The same treatment
+    by the precedent rules (the request's head, route and region) is what `imr-graph items
+    --treatment` and the answer's count give (`query.treatment.same_treatment_items`)."""
     g = store.graph
     out: set[str] = set()
     for c in resolve_treatment(treatment):
