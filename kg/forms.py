@@ -53,6 +53,7 @@ _ORAL = re.compile(
 )
 _MG_COUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:mg|mcg)\b|#\s*\d+")
 _PERCENTS = re.compile(r"\d(?:\.\d+)?\s*%")
+_PER_GRAM = re.compile(r"\d\s*(?:mg|mcg)\s*/\s*(?:g|gm|gram)(?![a-z])")
 _LEVEL = re.compile(
     r"(?<![a-z0-9])([ctls])\s?(\d{1,2})(?:\s*(?:-|/|to|and|through)\s*([ctls])?\s?(\d{1,2}))?"
     r"(?![a-z0-9])",
@@ -85,7 +86,7 @@ def route_of(text: str, concepts: tuple[str, ...], is_drug: bool) -> str | None:
     `concepts` are the request's concepts with their broader ones (Ketophene is a compounded
     topical by its concept). Compounded first (a cream of two drugs is not either drug), then
     patch, injection, single-ingredient topical, oral; "600 mg" or "#90" without a topical
-    word reads as oral (topical strengths are written in %).
+    word reads as oral, unless a strength in % or mg per gram says topical.
     """
     t = text.casefold()
     if COMPOUNDED_CONCEPT in concepts or _COMPOUND.search(t):
@@ -103,10 +104,12 @@ def route_of(text: str, concepts: tuple[str, ...], is_drug: bool) -> str | None:
         return TOPICAL
     if brand:
         return brand
-    if _ORAL.search(t) or _MG_COUNT.search(t):
+    if _ORAL.search(t):
         return ORAL
-    if _PERCENTS.search(t):
-        return TOPICAL
+    if _PERCENTS.search(t) or _PER_GRAM.search(t):
+        return TOPICAL  # "3% 300mg/g": a strength per gram of gel, whatever mg it also says
+    if _MG_COUNT.search(t):
+        return ORAL
     return None
 
 

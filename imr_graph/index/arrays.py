@@ -21,9 +21,10 @@ from imr_graph.index.build_arrays import ITEM_RELATIONS, Tables
 from kg.model import Letter
 
 # 2: + concept_secs_*; 3: + form_* (drug routes), fact_* (clinical facts), head_* (the
-# concepts of a request's head). Older sets are refused (`imr-graph reindex` rebuilds them; a
-# writable store repairs them on open)
-FORMAT = 3
+# concepts of a request's head); 4: routes re-read (a strength in % or mg/g is a topical's).
+# Older sets are refused (`imr-graph reindex` rebuilds them; a writable store repairs them on
+# open)
+FORMAT = 4
 TABLES = "tables.json"
 _EMPTY = np.empty(0, np.int64)
 # per concept: the sections its items cite, how many items cite each, and their split votes

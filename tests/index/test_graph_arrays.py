@@ -17,7 +17,7 @@ from corpus_paths import SAMPLE_DIR, shared_dir
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imr_graph.index.arrays import _ARRAYS, GraphArrays
+from imr_graph.index.arrays import _ARRAYS, FORMAT, GraphArrays
 from imr_graph.letters.parse import parse_file
 from imr_graph.query.filters import Filters, filter_mask
 from imr_graph.query.sections import concept_section_weights, section_weights
@@ -173,9 +173,10 @@ def test_an_older_arrays_format_is_refused_with_the_remedy(arrays: GraphArrays, 
     folder = tmp_path / "graph"
     arrays.save(folder)
     doc = json.loads((folder / "tables.json").read_text())
-    (folder / "tables.json").write_text(json.dumps({**doc, "format": 1}))
+    (folder / "tables.json").write_text(json.dumps({**doc, "format": FORMAT - 1}))
     with pytest.raises(
-        ValueError, match=r"format 1, this imr-graph reads 3: run `imr-graph reindex`"
+        ValueError,
+        match=rf"format {FORMAT - 1}, this imr-graph reads {FORMAT}: run `imr-graph reindex`",
     ):
         GraphArrays.load(folder)
 

@@ -22,6 +22,8 @@ def _route(text: str) -> str | None:
         ("Lidoderm patches", PATCH),
         ("Salonpas pad #60", PATCH),
         ("Lidocaine ointment 5% #1", TOPICAL),
+        ("Diclofenac sodium 3% 300mg/g #1", TOPICAL),  # a gel's strength, not 300 mg tablets
+        ("Diclofenac ER 100mg #60", ORAL),
         ("Voltaren gel 1%", TOPICAL),
         ("Gabapentin 10%, Cyclobenzaprine 6%, Bupivacaine 5% in cream base", COMPOUNDED),
         ("Retrospective Lidopro 4%-27.5%-0.0325% 121gm #1, per 12/07/2016 order", COMPOUNDED),
