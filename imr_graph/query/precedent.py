@@ -67,7 +67,8 @@ class Weights:
     # is the guideline the same-treatment precedents were decided under
     rerank_related: float = 0.8
     rerank_seeds: int = 10
-    concept_prior: float = 1.0  # weight of the concept's past citations in the governing vote
+    # weight of the citations of every past item of the same treatment in the governing vote
+    treatment_prior: float = 1.0
 
 
 class PrecedentEngine:
@@ -161,7 +162,9 @@ class PrecedentEngine:
         results = self._precedents(ranked[:k], whys, matches, ranks)
         vote = ranked[: w.governing_depth]
         letters = self._letters({a.letter_of(i) for i, _ in ranked[: max(k, len(vote))]})
-        block = self._summary(results, q, vote, filters.exclude_letters, letters)
+        # each precedent votes for the governing section as strongly as it matches the request
+        votes = [_strength(matches.get(i), ranks.get(i, {})) for i, _ in vote] if matches else None
+        block = self._summary(results, q, vote, filters.exclude_letters, letters, votes)
         if matches:
             same = sum(1 for r in results if r.match is not None and r.match.tier == SAME)
             block = replace(block, notice=_notice(concepts, same), same_in_results=same)
@@ -231,10 +234,12 @@ class PrecedentEngine:
         ranked: list[tuple[int, float]],
         exclude: frozenset[str],
         letters: dict[str, Letter],
+        votes: list[float] | None = None,
     ) -> Summary:
         """Outcomes of the results; every past item of the same treatment (the concept and the
         narrower ones, in the form and region asked for); the governing sections the
-        precedents cite, named with document and edition."""
+        precedents cite (weighted by `votes`, with those past items' citations as the prior),
+        named with document and edition."""
         a = self.arrays
         concepts = q.requested
         c = Counter(r.decision for r in results)
@@ -253,8 +258,9 @@ class PrecedentEngine:
                 len(items) - own,
             )
         else:
+            items = np.empty(0, np.int64)
             same = SameTreatment(primary, 0, 0, 0, "no past items for this treatment")
-        gov = governing_sections(a, ranked, concepts, exclude, self.weights.concept_prior)
+        gov = governing_sections(a, ranked, items, self.weights.treatment_prior, votes)
         gov = name_sections(
             gov, [(a.letter_of(i), a.position_in_letter(i)) for i, _ in ranked], letters, a
         )

@@ -2,7 +2,8 @@
 
 A section's weight counts the items citing it (MAXIMUS) times its inverse item frequency, so
 that catch-all sections ("Special Studies") count for little; the governing vote lets the best
-precedents speak loudest, with the concept's own citation history as a prior.
+precedents speak loudest (each as strongly as it matches the request), with the
+citation history of the same treatment as a prior.
 """
 
 from __future__ import annotations
@@ -88,32 +89,32 @@ def support(a: GraphArrays, section_mass: np.ndarray) -> np.ndarray:
 def governing_sections(
     a: GraphArrays,
     ranked: list[tuple[int, float]],
-    concepts: tuple[str, ...] = (),
-    exclude: frozenset[str] = frozenset(),
-    concept_prior: float = 1.0,
+    past: np.ndarray,
+    prior: float = 1.0,
+    votes: Sequence[float] | None = None,
     top: int = 5,
 ) -> tuple[GoverningSection, ...]:
-    """Sections the best precedents cite (MAXIMUS), plus the concept's own citation prior.
+    """Sections the best precedents cite (MAXIMUS), plus the citation history of the treatment.
 
-    Votes: each precedent 1/rank, split among its sections; prior: the share of the primary
-    concept's past items citing the section (so a well-known treatment's usual section wins
-    unless the closest precedents say otherwise).
+    Votes: each precedent 1/rank times its weight in `votes` (the answer passes each one's
+    match strength, so another treatment speaks for its guideline with less weight than the
+    same treatment), split among its sections; prior: `prior` x the share of the `past` items
+    (every stored item of the same treatment) citing the section, so a treatment's usual
+    section wins unless the closest precedents say otherwise.
     """
     score: dict[str, float] = {}
     count: Counter[str] = Counter()
-    if concept_prior and concepts and concepts[0] in a.concept_pos:
-        gone = a.exclude_mask(exclude)
-        past = a.items_of(concepts[0], gone)
-        if len(past):
-            prior = concept_section_weights(a, concepts[:1], False, gone) / len(past)
-            for sp in np.flatnonzero(prior):
-                sec = a.sections[sp]
-                score[sec] = score.get(sec, 0.0) + concept_prior * float(prior[sp])
+    if prior and len(past):
+        _, split = section_sums(a, np.asarray(past, np.int64))
+        for sp in np.flatnonzero(split):
+            sec = a.sections[sp]
+            score[sec] = score.get(sec, 0.0) + prior * float(split[sp]) / len(past)
     for r, (item, _) in enumerate(ranked, start=1):
         secs = [a.sections[s] for s in a.item_sections(item)]
+        weight = 1.0 if votes is None else votes[r - 1]
         for sec in secs:
             # the closest precedents speak loudest; an item's vote is split among its sections
-            score[sec] = score.get(sec, 0.0) + 1.0 / r / len(secs)
+            score[sec] = score.get(sec, 0.0) + weight / r / len(secs)
             count[sec] += 1
     return tuple(
         GoverningSection(

@@ -150,15 +150,16 @@ def test_same_treatment_counts_leave_excluded_letters_out(engine: PrecedentEngin
 
 @pytest.mark.parametrize("q", QUERIES)
 def test_governing_sections_are_the_votes_of_the_best_precedents(store: Store, q: str) -> None:
-    """Without the concept prior, each of the 10 best precedents gives 1/rank, split evenly
-    among the sections it cites."""
-    engine = PrecedentEngine(store, weights=Weights(concept_prior=0.0))
+    """Without the treatment prior, each of the 10 best precedents gives its match strength /
+    rank, split evenly among the sections it cites."""
+    engine = PrecedentEngine(store, weights=Weights(treatment_prior=0.0))
     ans = engine.query(q, k=Weights().governing_depth)
     score: Counter[str] = Counter()
     count: Counter[str] = Counter()
     for rank, r in enumerate(ans.results, start=1):
+        assert r.strength is not None
         for sec in r.sections:
-            score[sec] += 1.0 / rank / len(r.sections)
+            score[sec] += r.strength / rank / len(r.sections)
             count[sec] += 1
     gov = ans.summary.to_json()["governing_sections"]
     assert gov
@@ -175,7 +176,7 @@ def test_the_concept_prior_adds_the_concepts_usual_sections(engine: PrecedentEng
     """With the prior, Norco's past items (all citing Opioids) put Opioids first."""
     gov = engine.query("Norco 10/325 #90", k=10).summary.to_json()["governing_sections"]
     assert gov[0]["section"] == "Opioids"
-    plain = PrecedentEngine(engine.store, weights=Weights(concept_prior=0.0))
+    plain = PrecedentEngine(engine.store, weights=Weights(treatment_prior=0.0))
     without = plain.query("Norco 10/325 #90", k=10).summary.to_json()["governing_sections"]
     opioids = next(g for g in without if g["section"] == "Opioids")
     assert gov[0]["weight"] == pytest.approx(opioids["weight"] + 1.0, abs=1e-5)
@@ -263,7 +264,7 @@ def test_the_concept_prior_is_the_share_of_past_items_citing_each_section(
     each section gets half of the prior's weight of 1."""
     q = "Capsaicin cream"
     gov = engine.query(q, k=10).summary.governing_sections
-    plain = PrecedentEngine(engine.store, weights=Weights(concept_prior=0.0))
+    plain = PrecedentEngine(engine.store, weights=Weights(treatment_prior=0.0))
     without = {g.section: g.weight for g in plain.query(q, k=10).summary.governing_sections}
     added = {g.section: round(g.weight - without.get(g.section, 0.0), 4) for g in gov}
     assert {s: w for s, w in added.items() if w} == {

@@ -267,6 +267,20 @@ def test_oral_gabapentin_is_not_a_compounded_cream(corpus_engine: PrecedentEngin
             assert r.match.tier < 3
 
 
+@pytest.mark.parametrize(
+    ("request_text", "section"),
+    [("Gabapentin 600mg #90", "gabapentin"), ("Diclofenac ER 100mg #60", "nsaids")],
+)
+def test_an_oral_drug_is_governed_by_its_own_section_not_topical_analgesics(
+    corpus_engine: PrecedentEngine, request_text: str, section: str
+) -> None:
+    """Most precedents below the oral drug are creams citing Topical Analgesics; the governing
+    section is still the oral drug's, which its same-treatment precedents and history cite."""
+    gov = corpus_engine.query(request_text, k=10).summary.governing_sections
+    assert gov and gov[0].section.lower().startswith(section), gov[0]
+    assert any(g.section == "Topical Analgesics" for g in gov[1:])
+
+
 def test_a_combined_study_is_the_same_treatment_as_either_part(
     corpus_engine: PrecedentEngine,
 ) -> None:
