@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kg.clinical import OPPOSITE, POST_OP, clinical_facts, summary_facts
+from kg.clinical import CHRONIC, OPPOSITE, POST_OP, clinical_facts, summary_facts
 from kg.forms import COMPOUNDED_CONCEPT, Form, form_of, levels_overlap, names_a_drug
 from kg.normalize import normalize_request
 from kg.vocab import load_vocabulary
@@ -211,6 +211,11 @@ def match(a: GraphArrays, q: Asked, item: int, request_text: str) -> TreatmentMa
         elif OPPOSITE.get(fact) in facts:
             finer.append(f"{OPPOSITE[fact]}, not {fact}")
             detail -= weight
+    if POST_OP in facts and not q.facts & {POST_OP, CHRONIC}:
+        # a request that says no phase is most likely not after surgery (most IMR requests
+        # are chronic): the post-operative precedent, decided under its own guideline, follows
+        finer.append(f"{POST_OP}; the request names no surgery")
+        detail -= 2
     differs.extend(d for d in finer if d not in differs)
     return TreatmentMatch(
         tier, concept, relation, form.route, detail, tuple(agrees), tuple(differs)

@@ -356,6 +356,29 @@ def test_paired_summaries_move_the_right_precedents_up(corpus_engine: PrecedentE
         assert _rank(better, p["precedent"]) < _rank(worse, p["precedent"]), p
 
 
+@pytest.mark.parametrize(
+    ("request_text", "summary"),
+    [
+        ("12 sessions of physical therapy for the shoulder", None),
+        ("Norco 10/325 #90", "Low back pain after lifting boxes at work."),
+    ],
+)
+def test_a_request_that_names_no_surgery_gets_post_operative_precedents_last(
+    corpus_engine: PrecedentEngine, request_text: str, summary: str | None
+) -> None:
+    """No phase of care said: every post-operative same-treatment precedent (decided under its
+    own guideline) follows the others, and says why; a dated surgery puts them first."""
+    ans = corpus_engine.query(request_text, summary, k=30)
+    same = [r for r in ans.results if r.match is not None and r.match.tier == 3]
+    post = [n for n, r in enumerate(same) if "post-operative" in " ".join(r.match.differs)]
+    assert post and len(post) < len(same)
+    assert post == list(range(len(same) - len(post), len(same))), [r.request for r in same]
+    assert all("names no surgery" in " ".join(same[n].match.differs) for n in post)
+    after = corpus_engine.query(request_text, "status post surgery 3 weeks ago", k=30)
+    first = after.results[0].match
+    assert first is not None and first.tier == 3 and "post-operative" in first.agrees
+
+
 @pytest.mark.parametrize("treatment", ["Ketamine 5% cream", "Norco", "Capsaicin cream"])
 def test_items_and_the_summary_count_the_same(
     sample_engine: PrecedentEngine, treatment: str
