@@ -214,7 +214,7 @@ def match(a: GraphArrays, q: Asked, item: int, request_text: str) -> TreatmentMa
     if POST_OP in facts and not q.facts & {POST_OP, CHRONIC}:
         # a request that says no phase is most likely not after surgery (most IMR requests
         # are chronic): the post-operative precedent, decided under its own guideline, follows
-        finer.append(f"{POST_OP}; the request names no surgery")
+        finer.append(f"{POST_OP} (the request names no surgery)")
         detail -= 2
     differs.extend(d for d in finer if d not in differs)
     return TreatmentMatch(
