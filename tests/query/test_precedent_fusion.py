@@ -172,7 +172,7 @@ def test_governing_sections_are_the_votes_of_the_best_precedents(store: Store, q
     assert weights[0] == pytest.approx(max(score.values()), abs=1e-5)
 
 
-def test_the_concept_prior_adds_the_concepts_usual_sections(engine: PrecedentEngine) -> None:
+def test_the_treatment_prior_adds_the_concepts_usual_sections(engine: PrecedentEngine) -> None:
     """With the prior, Norco's past items (all citing Opioids) put Opioids first."""
     gov = engine.query("Norco 10/325 #90", k=10).summary.to_json()["governing_sections"]
     assert gov[0]["section"] == "Opioids"
@@ -200,7 +200,7 @@ def test_a_filter_ranks_the_items_it_keeps_among_themselves(engine: PrecedentEng
     assert ans.summary.to_json()["precedents"] == {"n": 2, "upheld": 0, "overturned": 2}
 
 
-def test_the_concept_prior_leaves_excluded_letters_out(engine: PrecedentEngine) -> None:
+def test_the_treatment_prior_leaves_excluded_letters_out(engine: PrecedentEngine) -> None:
     """Capsaicin's past items cite Topical Analgesics (000) and Capsaicin, topical (002): with
     002 excluded (as the leave-one-out evaluation does), nothing may vote for its section."""
     both = engine.query("Capsaicin cream", k=10).summary.to_json()["governing_sections"]
@@ -257,7 +257,7 @@ def test_the_rerank_scores_every_candidate_and_brings_in_what_the_seeds_reach(
         assert support[i] > 0 and out[i] == pytest.approx(0.5 * support[i], abs=1e-4), i
 
 
-def test_the_concept_prior_is_the_share_of_past_items_citing_each_section(
+def test_the_treatment_prior_is_the_share_of_past_items_citing_each_section(
     engine: PrecedentEngine,
 ) -> None:
     """Capsaicin's two past items cite Topical Analgesics (000) and Capsaicin, topical (002):
