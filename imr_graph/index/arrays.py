@@ -170,13 +170,18 @@ class GraphArrays:
         """The clinical facts of item i (kg/clinical.py: heading, applied guideline, rationale)."""
         return frozenset(self.tables.clinical[self.clinical[int(c)]] for c in self._row("fact", i))
 
+    def has_rows(self, rel: str, items: np.ndarray) -> np.ndarray:
+        """Whether each of `items` has at least one `rel` target (a bool per item)."""
+        ptr = self.a[f"{rel}_ptr"]
+        items = np.asarray(items, np.int64)
+        return np.asarray(ptr[items + 1] > ptr[items])
+
     def routes(self, items: np.ndarray) -> np.ndarray:
         """Each item's route as an index into `forms`, -1 where none is said."""
-        ptr = self.a["form_ptr"]
         items = np.asarray(items, np.int64)
-        has = ptr[items + 1] > ptr[items]
+        has = self.has_rows("form", items)
         out = np.full(len(items), -1, np.int64)
-        out[has] = self.a["form_idx"][ptr[items[has]]]
+        out[has] = self.a["form_idx"][self.a["form_ptr"][items[has]]]
         return out
 
     def item_regions(self, i: int) -> list[str]:

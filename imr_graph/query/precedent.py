@@ -245,21 +245,13 @@ class PrecedentEngine:
         c = Counter(r.decision for r in results)
         refs = tuple(ConceptRef(x, a.label(x) if x in a.concept_pos else x) for x in concepts)
         primary = q.concepts[0] if q.concepts else (concepts[0] if concepts else None)
-        if primary is not None and primary in a.concept_pos:
-            items = same_treatment_items(a, q, a.exclude_mask(exclude))
-            own = int(np.isin(items, a.items_of(primary)).sum())
-            n_over = int(a.overturned[items].sum())
-            same = SameTreatment(
-                primary,
-                len(items),
-                len(items) - n_over,
-                n_over,
-                _few(len(items)),
-                len(items) - own,
-            )
-        else:
-            items = np.empty(0, np.int64)
-            same = SameTreatment(primary, 0, 0, 0, "no past items for this treatment")
+        # none when the primary concept is unknown to the store; else it is q.concepts[0]
+        items = same_treatment_items(a, q, a.exclude_mask(exclude))
+        own = int(np.isin(items, a.items_of(q.concepts[0])).sum()) if len(items) else 0
+        n_over = int(a.overturned[items].sum())
+        same = SameTreatment(
+            primary, len(items), len(items) - n_over, n_over, _few(len(items)), len(items) - own
+        )
         gov = governing_sections(a, ranked, items, self.weights.treatment_prior, votes)
         gov = name_sections(
             gov, [(a.letter_of(i), a.position_in_letter(i)) for i, _ in ranked], letters, a

@@ -149,9 +149,7 @@ def same_treatment_items(a: GraphArrays, q: Asked, gone: np.ndarray | None = Non
         items = items[(routes == -1) | (routes == asked_route)]
     if q.regions and len(items):
         meet = np.array([_regions_meet(q.regions, {r}) for r in a.regions], bool)
-        ptr = np.asarray(a.a["reg_ptr"])
-        none = ptr[items + 1] == ptr[items]
-        items = items[none | a.rows_matching("reg", meet, items)]
+        items = items[~a.has_rows("reg", items) | a.rows_matching("reg", meet, items)]
     return items
 
 
